@@ -1,0 +1,1 @@
+"""In-memory storage for unit tests (kine's memory driver); same contract as every other backend."""
