@@ -1,0 +1,1 @@
+"""L3 admission: the ordered admission chain and its plugins."""

@@ -1,0 +1,1 @@
+"""L5 aggregation: proxying to APIService backends and merging their discovery."""
