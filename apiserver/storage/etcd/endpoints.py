@@ -1,0 +1,165 @@
+"""gRPC channels to the etcd members named by `--etcd-servers`, with TLS and failover between them.
+
+One channel per member, so each keeps its own TLS server name. Calls go to the current member; when its
+channel is failing, or a call to it could not reach it, the next healthy member becomes current. gRPC reconnects
+each channel by itself, so a member that comes back is usable again without reopening anything.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc
+import grpc.aio
+from aetcd import rpc
+
+from apiserver.storage.errors import StorageError, StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CLIENT_PORT = 2379
+# A list of 10k objects is far above gRPC's 4 MiB default; lists are also paged, this only bounds one page.
+MAX_RECEIVE_BYTES = 256 * 1024 * 1024
+# etcd refuses client pings more often than every 5 s (--grpc-keepalive-min-time) and pings without a stream.
+KEEPALIVE_INTERVAL_MS = 10_000
+# gRPC's default reconnect backoff grows to 120 s; a restarted etcd should be used again within about a second.
+MAX_RECONNECT_BACKOFF_MS = 1_000
+
+UNAVAILABLE_CODES = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+)
+FAILING_STATES = frozenset({grpc.ChannelConnectivity.TRANSIENT_FAILURE, grpc.ChannelConnectivity.SHUTDOWN})
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files for TLS to etcd (`--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`); empty means unset."""
+
+    cafile: str = ""
+    certfile: str = ""
+    keyfile: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One etcd member: its URL, its channel and the stubs bound to that channel."""
+
+    url: str
+    channel: grpc.aio.Channel
+    kv: Any
+    watch: Any
+
+    def is_failing(self) -> bool:
+        return self.channel.get_state(try_to_connect=True) in FAILING_STATES
+
+
+def grpc_target(url: str) -> tuple[str, bool]:
+    """The gRPC target (`host:port`) of an etcd client URL, and whether it uses TLS.
+
+    Raises ValueError for a scheme other than http or https.
+    """
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"unsupported etcd server URL {url!r}: expected http://host:port or https://host:port")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{parts.port or DEFAULT_CLIENT_PORT}", parts.scheme == "https"
+
+
+def channel_options(timeout: float) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+        ("grpc.keepalive_time_ms", KEEPALIVE_INTERVAL_MS),
+        ("grpc.keepalive_timeout_ms", max(1000, int(timeout * 1000))),
+        # Current gRPC bounds an unanswered ping by this, not by the keepalive timeout alone.
+        ("grpc.http2.ping_timeout_ms", max(1000, int(timeout * 1000))),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+    ]
+
+
+def open_endpoint(url: str, tls: TlsFiles, timeout: float) -> Endpoint:
+    """Create the (lazily connecting) channel to one member. Reads the TLS files now."""
+    target, secure = grpc_target(url)
+    options = channel_options(timeout)
+    if secure or tls.certfile:
+        channel = grpc.aio.secure_channel(target, channel_credentials(tls), options=options)
+    else:
+        channel = grpc.aio.insecure_channel(target, options=options)
+    return Endpoint(url, channel, rpc.KVStub(channel), rpc.WatchStub(channel))
+
+
+def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:
+    def read(path: str) -> bytes | None:
+        return Path(path).read_bytes() if path else None
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=read(tls.cafile), private_key=read(tls.keyfile), certificate_chain=read(tls.certfile)
+    )
+
+
+class EndpointSet:
+    """The members, and which one calls go to."""
+
+    def __init__(self, endpoints: Sequence[Endpoint]) -> None:
+        if not endpoints:
+            raise ValueError("at least one etcd server is required")
+        self._endpoints = tuple(endpoints)
+        self._current = 0
+
+    @property
+    def all(self) -> tuple[Endpoint, ...]:
+        return self._endpoints
+
+    def prefer(self, endpoint: Endpoint) -> None:
+        self._current = self._endpoints.index(endpoint)
+
+    def pick(self) -> Endpoint:
+        """The member for the next call: the current one unless its channel is failing and another is not."""
+        current = self._endpoints[self._current]
+        if len(self._endpoints) == 1 or not current.is_failing():
+            return current
+        count = len(self._endpoints)
+        others = [self._endpoints[(self._current + step) % count] for step in range(1, count)]
+        ready = [endpoint for endpoint in others if endpoint.channel.get_state() is grpc.ChannelConnectivity.READY]
+        healthy = ready or [endpoint for endpoint in others if not endpoint.is_failing()]
+        if healthy:
+            self._switch(healthy[0])
+        return self._endpoints[self._current]
+
+    def demote(self, endpoint: Endpoint) -> None:
+        """A call to `endpoint` could not reach it: send the next calls to the next member."""
+        if len(self._endpoints) > 1 and self._endpoints[self._current] is endpoint:
+            self._switch(self._endpoints[(self._current + 1) % len(self._endpoints)])
+
+    def _switch(self, endpoint: Endpoint) -> None:
+        logger.warning(
+            "etcd_endpoint_switched", extra={"from": self._endpoints[self._current].url, "to": endpoint.url}
+        )
+        self.prefer(endpoint)
+
+    async def close(self) -> None:
+        for endpoint in self._endpoints:
+            await endpoint.channel.close()
+
+
+def is_cancelled_locally() -> bool:
+    """Whether a CancelledError just caught came from grpc (its channel closed), not from cancelling this task."""
+    task = asyncio.current_task()
+    return task is None or not task.cancelling()
+
+
+def is_unavailable(error: grpc.aio.AioRpcError) -> bool:
+    return error.code() in UNAVAILABLE_CODES
+
+
+def storage_error(error: grpc.aio.AioRpcError, endpoint: Endpoint) -> StorageError:
+    """The storage error for a failed call that is neither a compaction nor a future-revision error."""
+    if is_unavailable(error):
+        return StorageUnavailable(f"etcd {endpoint.url}: {error.code().name}: {error.details()}")
+    return StorageError(f"etcd {endpoint.url}: {error.code().name}: {error.details()}")
