@@ -27,9 +27,8 @@ def _imports_django_conf(path: Path) -> bool:
         if isinstance(node, ast.Import) and any(alias.name.startswith("django.conf") for alias in node.names):
             return True
         if isinstance(node, ast.ImportFrom) and node.module is not None:
-            if node.module.startswith("django.conf") or (node.module == "django" and any(
-                alias.name == "conf" for alias in node.names
-            )):
+            from_django = node.module == "django" and any(alias.name == "conf" for alias in node.names)
+            if node.module.startswith("django.conf") or from_django:
                 return True
     return False
 

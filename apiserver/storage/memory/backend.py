@@ -104,7 +104,7 @@ class MemoryStorage:
                 yield batch
                 continue
             async with self._changed:
-                await self._changed.wait_for(lambda: self._closed or self._revision > last)
+                await self._changed.wait_for(lambda seen=last: self._closed or self._revision > seen)
 
     async def current_revision(self) -> int:
         self._ensure_open()
