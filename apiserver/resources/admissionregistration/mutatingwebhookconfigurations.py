@@ -1,0 +1,19 @@
+"""MutatingWebhookConfigurations (admissionregistration.k8s.io/v1): webhooks that may change objects."""
+from __future__ import annotations
+
+from apiserver.registry.columns import sequence
+from apiserver.registry.spec import AGE, NAME, Column, ResourceSpec
+
+WEBHOOK_COLUMNS = (
+    NAME,
+    Column("Webhooks", "integer", description="Webhooks indicates the number of webhooks registered in this "
+                                               "configuration",
+           value=lambda obj, now: len(sequence(obj.get("webhooks")))),
+    AGE,
+)
+
+SPEC = ResourceSpec(
+    group="admissionregistration.k8s.io", version="v1", kind="MutatingWebhookConfiguration",
+    plural="mutatingwebhookconfigurations", namespaced=False, categories=("api-extensions",),
+    columns=WEBHOOK_COLUMNS,
+)

@@ -1,0 +1,9 @@
+"""LocalSubjectAccessReviews (authorization.k8s.io/v1): may this user do this in this namespace?"""
+from __future__ import annotations
+
+from apiserver.registry.spec import CREATE_ONLY, ResourceSpec
+
+SPEC = ResourceSpec(
+    group="authorization.k8s.io", version="v1", kind="LocalSubjectAccessReview", plural="localsubjectaccessreviews",
+    namespaced=True, verbs=CREATE_ONLY, virtual=True, garbage_collected=False,
+)

@@ -1,0 +1,1 @@
+"""Resources of the `batch` group: run-to-completion Jobs and their scheduler, CronJobs."""

@@ -1,0 +1,9 @@
+"""Bindings (core/v1): create-only; binding a pod to a node writes the pod, so there is no storage of its own."""
+from __future__ import annotations
+
+from apiserver.registry.spec import CREATE_ONLY, ResourceSpec
+
+SPEC = ResourceSpec(
+    group="", version="v1", kind="Binding", plural="bindings", namespaced=True,
+    verbs=CREATE_ONLY, virtual=True, garbage_collected=False,
+)

@@ -1,0 +1,1 @@
+"""Resources of `flowcontrol.apiserver.k8s.io`: API Priority and Fairness configuration."""

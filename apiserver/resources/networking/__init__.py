@@ -1,0 +1,1 @@
+"""Resources of `networking.k8s.io`: Ingresses, IngressClasses and NetworkPolicies."""

@@ -1,0 +1,1 @@
+"""Resources of the `policy` group: PodDisruptionBudgets (and the pods/eviction subresource's kind)."""

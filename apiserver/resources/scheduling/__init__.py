@@ -1,0 +1,1 @@
+"""Resources of `scheduling.k8s.io`: PriorityClasses."""
