@@ -1,0 +1,138 @@
+"""`manage.py serve`: the API server and the console over HTTPS, with kube-apiserver's flags.
+
+Start-up prints one line per phase (PKI, kubeconfig, console database, listener, storage), then where to
+reach the server. SIGTERM or SIGINT stop it gracefully (exit 0). A flag error prints one `Error:` line and exits
+2; a start-up failure (port in use, unusable certificate, unreachable storage) prints one and exits 1.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from apiserver.server.config import SERVE_FLAGS, ServerConfig, describe_duration
+from apiserver.server.flags import FlagError, HelpRequested, format_usage, parse_flags
+from apiserver.server.kubeconfig import ensure_admin_kubeconfig
+from apiserver.server.pki import PKIError, ensure_pki
+from apiserver.server.tls import ServingTLS, TLSConfigError, endpoint_description
+
+USAGE = "manage.py serve [flags]"
+FLAG_ERROR_EXIT_CODE = 2
+STARTUP_ERROR_EXIT_CODE = 1
+DJANGO_OPTIONS = ("--settings", "--pythonpath")  # already applied by Django before the command runs
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> None:
+    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.flush()
+
+
+class Command(BaseCommand):
+    help = "Serve the Kubernetes API and the console over HTTPS, with kube-apiserver's flags."
+
+    def run_from_argv(self, argv: list[str]) -> NoReturn:
+        """Parse our own flags (pflag syntax and errors) instead of argparse's, then serve."""
+        try:
+            values = parse_flags(SERVE_FLAGS, without_django_options(argv[2:]), command="serve")
+            config = ServerConfig.from_flags(values)
+        except HelpRequested:
+            sys.stdout.write(self.help + "\n\n" + format_usage(SERVE_FLAGS, usage_line=USAGE))
+            raise SystemExit(0) from None
+        except FlagError as error:
+            fail(str(error))
+            raise SystemExit(FLAG_ERROR_EXIT_CODE) from None
+        raise SystemExit(serve(config))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        raise SystemExit(serve(ServerConfig.from_flags({flag.dest: flag.default for flag in SERVE_FLAGS})))
+
+
+def without_django_options(args: list[str]) -> list[str]:
+    kept: list[str] = []
+    skip_next = False
+    for arg in args:
+        if skip_next:
+            skip_next = False
+        elif arg in DJANGO_OPTIONS:
+            skip_next = True
+        elif not arg.startswith(tuple(option + "=" for option in DJANGO_OPTIONS)):
+            kept.append(arg)
+    return kept
+
+
+def serve(config: ServerConfig) -> int:
+    """Prepare the data directory, then run Daphne until a signal; returns the exit code."""
+    try:
+        prepare(config)
+        ServingTLS(config.serving_cert_file, config.serving_key_file, config.client_ca_path)  # fail before listening
+    except OSError as error:
+        fail(f"{error.filename}: {(error.strerror or str(error)).lower()}" if error.filename else str(error))
+        return STARTUP_ERROR_EXIT_CODE
+    except (PKIError, TLSConfigError, ValueError) as error:
+        fail(str(error))
+        return STARTUP_ERROR_EXIT_CODE
+    return run_daphne(config)
+
+
+def prepare(config: ServerConfig) -> None:
+    """Create the data directory, the PKI, the admin kubeconfig and the console database, as needed."""
+    if config.data_dir.exists() and not config.data_dir.is_dir():
+        raise ValueError(f"--data-dir {config.data_dir} is not a directory")
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pki = ensure_pki(config.pki_dir, advertise_address=config.advertise_address)
+    say(f"pki: using {config.pki_dir} ({pki.describe()})")
+    written = ensure_admin_kubeconfig(config.kubeconfig_path, ca=pki.ca, server_url=config.url)
+    say(f"kubeconfig: {config.kubeconfig_path} ({'generated' if written else 'existing'})")
+    call_command("migrate", interactive=False, verbosity=0)
+    say(f"console database: {config.console_database}")
+    if config.etcd_compaction_interval > 0:
+        say(f"compaction: every {describe_duration(config.etcd_compaction_interval)}")
+    else:
+        say("compaction: disabled (--etcd-compaction-interval 0)")
+
+
+def run_daphne(config: ServerConfig) -> int:
+    from twisted.internet import asyncioreactor, reactor
+
+    from apiserver.asgi import build_application
+    from apiserver.server.assembly import build_server
+    from apiserver.server.daphne import PilothouseServer
+
+    # daphne comes first in INSTALLED_APPS, so django.setup() installed the asyncio reactor already.
+    assert isinstance(reactor, asyncioreactor.AsyncioSelectorReactor), type(reactor)
+    api = build_server(config, progress=say)
+    endpoint = endpoint_description(
+        port=config.secure_port, interface=config.bind_address, cert_file=config.serving_cert_file,
+        key_file=config.serving_key_file, client_ca_file=config.client_ca_path,
+    )
+    server = PilothouseServer(
+        build_application(api.app),
+        [endpoint],
+        lifecycle=api.lifecycle,
+        shutdown_delay=config.shutdown_delay_duration,
+        drain_timeout=config.request_timeout,
+        on_listening=lambda host, port: say(f"serving: {_https(host, port)} (client CA {config.client_ca_path})"),
+        on_started=lambda: announce(config),
+        on_failure=fail,
+    )
+    server.run()
+    return STARTUP_ERROR_EXIT_CODE if server.startup_failed else 0
+
+
+def announce(config: ServerConfig) -> None:
+    say("ready")
+    say(f"  API:        {config.url}")
+    say(f"  kubeconfig: {Path(config.kubeconfig_path).resolve()}")
+    say(f"  console:    {config.url}/console/")
+
+
+def _https(host: str, port: int) -> str:
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"

@@ -1,0 +1,211 @@
+"""ServerConfig: everything the server needs to start, from the command line and Django settings.
+
+This is the only module of the API server that reads `django.conf.settings` (DESIGN.md). `SERVE_FLAGS` is the
+flag table of `manage.py serve`: a new flag is one entry here plus the field it fills in `ServerConfig`.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from apiserver.server.flags import DURATION, INT, IP, STRING, STRINGS, Flag, FlagError, format_duration_ns
+from apiserver.storage.backends import STORAGE_BACKENDS
+
+_NS = 1_000_000_000
+
+SERVE_FLAGS: tuple[Flag, ...] = (
+    Flag("advertise-address", IP, "",
+         "The IP address at which this server is reachable by the cluster. Empty means: the bind address, or "
+         "the host's default-route interface when binding to all or loopback interfaces."),
+    Flag("bind-address", IP, "0.0.0.0",
+         "The IP address to listen on for --secure-port. 0.0.0.0 means all IPv4 interfaces, :: all interfaces."),
+    Flag("client-ca-file", STRING, "",
+         "A PEM bundle of CAs; a client certificate signed by one of them authenticates its CommonName as the "
+         "user and its Organizations as groups. Empty means <data-dir>/pki/ca.crt."),
+    Flag("data-dir", STRING, "var",
+         "The directory for the embedded store, the generated PKI, the admin kubeconfig and the console "
+         "database (Pilothouse only)."),
+    Flag("etcd-cafile", STRING, "", "The CA bundle that verifies etcd's serving certificates."),
+    Flag("etcd-certfile", STRING, "", "The client certificate presented to etcd."),
+    Flag("etcd-compaction-interval", DURATION, 5 * 60 * _NS,
+         "How often storage history is compacted; 0 disables compaction. Applies to every storage backend."),
+    Flag("etcd-keyfile", STRING, "", "The private key of --etcd-certfile."),
+    Flag("etcd-prefix", STRING, "/registry", "The prefix of every key written to storage."),
+    Flag("etcd-servers", STRINGS, (), "The etcd servers to connect to (scheme://ip:port), comma separated."),
+    Flag("livez-grace-period", DURATION, 0,
+         "For this long after start, /livez reports unfinished post-start hooks as passing."),
+    Flag("request-timeout", DURATION, 60 * _NS,
+         "The longest a non-long-running request may take; also how long shutdown waits for in-flight requests."),
+    Flag("secure-port", INT, 6443, "The port on which to serve HTTPS with authentication and authorization."),
+    Flag("shutdown-delay-duration", DURATION, 0,
+         "After a termination signal, keep serving this long with /readyz failing before the listener closes, "
+         "so load balancers can take the server out of rotation."),
+    Flag("storage-backend", STRING, "sqlite",
+         "The storage backend: sqlite (embedded, at <data-dir>/state.db; Pilothouse only) or etcd3."),
+    Flag("tls-cert-file", STRING, "",
+         "The serving certificate (PEM, with intermediates after it). Empty means the certificate generated "
+         "into <data-dir>/pki."),
+    Flag("tls-private-key-file", STRING, "", "The private key of --tls-cert-file."),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything `build_server` and `manage.py serve` need. Durations are in seconds."""
+
+    data_dir: Path
+    secure_port: int = 6443
+    bind_address: str = "0.0.0.0"
+    advertise_address: str = "127.0.0.1"
+    storage_backend: str = "sqlite"
+    etcd_servers: tuple[str, ...] = ()
+    etcd_prefix: str = "/registry"
+    etcd_cafile: str = ""
+    etcd_certfile: str = ""
+    etcd_keyfile: str = ""
+    etcd_compaction_interval: float = 300.0
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    client_ca_file: str = ""
+    livez_grace_period: float = 0.0
+    shutdown_delay_duration: float = 0.0
+    request_timeout: float = 60.0
+    storage_start_timeout: float = 60.0
+
+    @classmethod
+    def from_flags(cls, values: Mapping[str, object]) -> ServerConfig:
+        """Validate parsed `SERVE_FLAGS` values and combine them with settings.
+
+        Raises FlagError with kube-apiserver's validation wording.
+        """
+        _validate(values)
+        bind_address = str(values["bind_address"])
+        return cls(
+            data_dir=Path(str(values["data_dir"])),
+            secure_port=int(values["secure_port"]),  # type: ignore[call-overload]
+            bind_address=bind_address,
+            advertise_address=str(values["advertise_address"]) or default_advertise_address(bind_address),
+            storage_backend=str(values["storage_backend"]),
+            etcd_servers=tuple(values["etcd_servers"]),  # type: ignore[call-overload]
+            etcd_prefix=str(values["etcd_prefix"]),
+            etcd_cafile=str(values["etcd_cafile"]),
+            etcd_certfile=str(values["etcd_certfile"]),
+            etcd_keyfile=str(values["etcd_keyfile"]),
+            etcd_compaction_interval=_seconds(values["etcd_compaction_interval"]),
+            tls_cert_file=str(values["tls_cert_file"]),
+            tls_private_key_file=str(values["tls_private_key_file"]),
+            client_ca_file=str(values["client_ca_file"]),
+            livez_grace_period=_seconds(values["livez_grace_period"]),
+            shutdown_delay_duration=_seconds(values["shutdown_delay_duration"]),
+            request_timeout=_seconds(values["request_timeout"]),
+            storage_start_timeout=float(settings.STORAGE_START_TIMEOUT),
+        )
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.data_dir / "admin.kubeconfig"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "state.db"
+
+    @property
+    def console_database(self) -> Path:
+        return Path(settings.DATABASES["default"]["NAME"])
+
+    @property
+    def serving_cert_file(self) -> Path:
+        return Path(self.tls_cert_file) if self.tls_cert_file else self.pki_dir / "apiserver.crt"
+
+    @property
+    def serving_key_file(self) -> Path:
+        return Path(self.tls_private_key_file) if self.tls_private_key_file else self.pki_dir / "apiserver.key"
+
+    @property
+    def client_ca_path(self) -> Path:
+        return Path(self.client_ca_file) if self.client_ca_file else self.pki_dir / "ca.crt"
+
+    @property
+    def local_host(self) -> str:
+        """The host clients on this machine use: loopback when bound to loopback or everything."""
+        address = ipaddress.ip_address(self.bind_address)
+        if address.is_unspecified or address.is_loopback:
+            return "127.0.0.1" if address.version == 4 else "::1"
+        return self.advertise_address
+
+    @property
+    def url(self) -> str:
+        host = self.local_host
+        return f"https://{f'[{host}]' if ':' in host else host}:{self.secure_port}"
+
+
+def _seconds(nanoseconds: object) -> float:
+    assert isinstance(nanoseconds, int)
+    return nanoseconds / _NS
+
+
+def _validate(values: Mapping[str, object]) -> None:
+    problems = [message for message in _problems(values) if message]
+    if len(problems) == 1:
+        raise FlagError(problems[0])
+    if problems:
+        raise FlagError("[" + ", ".join(problems) + "]")  # Kubernetes' error aggregate
+
+
+def _problems(values: Mapping[str, object]) -> list[str]:
+    port = values["secure_port"]
+    backend = values["storage_backend"]
+    allowed = ", ".join(sorted(STORAGE_BACKENDS))
+    problems = [
+        f"--secure-port {port} must be between 1 and 65535, inclusive. It cannot be turned off with 0"
+        if not 1 <= int(port) <= 65535 else "",  # type: ignore[call-overload]
+        f"--storage-backend invalid, allowed values: {allowed}. If not specified, it will default to 'sqlite'"
+        if backend not in STORAGE_BACKENDS else "",
+        "--etcd-servers must be specified" if backend == "etcd3" and not values["etcd_servers"] else "",
+        "--tls-cert-file and --tls-private-key-file must be given together"
+        if bool(values["tls_cert_file"]) != bool(values["tls_private_key_file"]) else "",
+        "--data-dir must not be empty" if not values["data_dir"] else "",
+    ]
+    for name, message in NON_NEGATIVE_DURATIONS.items():
+        if int(values[name]) < 0:  # type: ignore[call-overload]
+            problems.append(message)
+    return problems
+
+
+# kube-apiserver's wording, one message per flag (they differ by an article).
+NON_NEGATIVE_DURATIONS = {
+    "livez_grace_period": "--livez-grace-period can not be a negative value",
+    "shutdown_delay_duration": "--shutdown-delay-duration can not be negative value",
+    "request_timeout": "--request-timeout can not be negative value",
+}
+
+
+def default_advertise_address(bind_address: str) -> str:
+    """kube-apiserver's rule: the bind address itself, unless it is unspecified or loopback; then the address
+    of the interface holding the default route, or loopback when the host has none."""
+    address = ipaddress.ip_address(bind_address)
+    if not (address.is_unspecified or address.is_loopback):
+        return bind_address
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    probe = "2001:db8::1" if address.version == 6 else "192.0.2.1"  # documentation ranges; nothing is sent
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.connect((probe, 9))
+            chosen = str(sock.getsockname()[0])
+    except OSError:
+        return "127.0.0.1" if address.version == 4 else "::1"
+    return chosen
+
+
+def describe_duration(seconds: float) -> str:
+    """A duration as kube-apiserver prints it ("5m0s")."""
+    return format_duration_ns(round(seconds * _NS))

@@ -1,0 +1,71 @@
+"""The health checks of /healthz, /livez and /readyz, with kube-apiserver's names.
+
+| name                 | healthz | livez | readyz | passes when                                              |
+|----------------------|---------|-------|--------|----------------------------------------------------------|
+| ping                 | yes     | yes   | yes    | always                                                   |
+| log                  | yes     | yes   | yes    | logging works                                            |
+| etcd                 | yes     | yes   | yes    | storage answers a trivial read (every backend)           |
+| etcd-readiness       |         |       | yes    | the same, as upstream's separate readiness check         |
+| informer-sync        |         |       | yes    | every watch cache is ready (none yet: start-up finished) |
+| poststarthook/<hook> | yes     | yes   | yes    | that hook of `Lifecycle.hooks` has finished              |
+| shutdown             |         |       | yes    | no termination signal has arrived                        |
+
+Post-start hooks carry upstream names only when they do what upstream's hook does. Today there is one hook,
+`start-storage-compactor` (ours: upstream compacts inside its etcd3 storage factory, without a hook); later hooks
+such as `generic-apiserver-start-informers` arrive with the watch caches they start. During
+--livez-grace-period, /livez counts unfinished post-start hooks as passing.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from apiserver.endpoints.health import LOG, PING, FunctionCheck, HealthRegistry
+from apiserver.server.lifecycle import Lifecycle, StorageHandle
+
+STORAGE_CHECK_TIMEOUT = 2.0  # kube-apiserver's --etcd-healthcheck-timeout and --etcd-readycheck-timeout
+
+
+def register_health_checks(registry: HealthRegistry, lifecycle: Lifecycle) -> None:
+    """Register every check above, in upstream's order (the order of `?verbose` output)."""
+    readyz_only = {"healthz": False, "livez": False, "readyz": True}
+    registry.register(PING)
+    registry.register(LOG)
+    registry.register(FunctionCheck("etcd", storage_check(lifecycle.storage)))
+    registry.register(FunctionCheck("etcd-readiness", storage_check(lifecycle.storage)), **readyz_only)
+    registry.register(FunctionCheck("informer-sync", started_check(lifecycle)), **readyz_only)
+    for hook in lifecycle.hooks:
+        check = FunctionCheck(f"poststarthook/{hook.name}", hook_check(lifecycle, hook.name))
+        registry.register(check, post_start_hook=True)
+    registry.register(FunctionCheck("shutdown", shutdown_check(lifecycle)), **readyz_only)
+
+
+def storage_check(storage: StorageHandle) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        await asyncio.wait_for(storage.get().check(), STORAGE_CHECK_TIMEOUT)
+
+    return check
+
+
+def started_check(lifecycle: Lifecycle) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        if not lifecycle.is_started:
+            raise RuntimeError("server start-up has not finished")
+
+    return check
+
+
+def hook_check(lifecycle: Lifecycle, hook_name: str) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        if not lifecycle.has_finished(hook_name):
+            raise RuntimeError("not finished")
+
+    return check
+
+
+def shutdown_check(lifecycle: Lifecycle) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        if lifecycle.is_shutting_down:
+            raise RuntimeError("process is shutting down")
+
+    return check

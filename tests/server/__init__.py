@@ -1,0 +1,1 @@
+"""Tests of `manage.py serve`: flags, configuration, PKI, TLS serving, composition and lifecycle."""
