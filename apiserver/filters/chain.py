@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apiserver.filters.cachecontrol import WithCacheControl
+from apiserver.filters.metrics import WithRequestMetrics
 from apiserver.filters.panics import RecoverPanics
 from apiserver.filters.requestinfo import WithRequestInfo
 from apiserver.filters.timeout import WithRequestTimeout
@@ -30,6 +31,7 @@ class Filter:
 FILTERS: tuple[Filter, ...] = (
     Filter("panics", RecoverPanics),
     Filter("requestinfo", WithRequestInfo),
+    Filter("metrics", WithRequestMetrics, options=("metrics", "served_resource")),
     Filter("cachecontrol", WithCacheControl),
     Filter("timeout", WithRequestTimeout, options=("request_timeout",)),
 )

@@ -12,7 +12,7 @@ from tests.http.asgi_harness import call
 
 
 def test_filters_follow_upstreams_order() -> None:
-    assert [entry.name for entry in FILTERS] == ["panics", "requestinfo", "cachecontrol", "timeout"]
+    assert [entry.name for entry in FILTERS] == ["panics", "requestinfo", "metrics", "cachecontrol", "timeout"]
 
 
 def test_unknown_options_are_rejected() -> None:
