@@ -427,8 +427,9 @@ class WatchCache(Generic[T]):
         return self._objects.get(key)
 
     def list(self, *, predicate: Predicate[T] | None = None, start: str = "", limit: int = 0,
-             revision: int = 0) -> CachePage[T]:
-        """Entries in key order from `start` (inclusive), at most `limit` (0: all), that match `predicate`.
+             revision: int = 0, end: str = "") -> CachePage[T]:
+        """Entries in key order from `start` (inclusive) to `end` (exclusive; "": no bound), at most `limit`
+        (0: all), that match `predicate`. `remaining` counts keys up to `end` only.
 
         At `revision` (0: `self.revision`), which may be any revision in the window, so the pages of one list
         stay consistent while the cache moves on: pass the returned `revision` and the last key + "\\x00" back.
@@ -442,8 +443,8 @@ class WatchCache(Generic[T]):
         if at < self._floor:
             raise TooOld(at, self._floor)
         overlay = self._state_before(at)
-        items, last = self._collect(overlay, predicate, start, limit)
-        remaining = 0 if last is None else self._count_after(overlay, last)
+        items, last = self._collect(overlay, predicate, start, limit, end)
+        remaining = 0 if last is None else self._count_after(overlay, last, end)
         return CachePage(items, at, remaining > 0, remaining)
 
     def watch(self, *, after: int = 0, predicate: Predicate[T] | None = None,
@@ -490,10 +491,12 @@ class WatchCache(Generic[T]):
         return overlay
 
     def _collect(self, overlay: dict[str, CacheEntry[T] | None], predicate: Predicate[T] | None, start: str,
-                 limit: int) -> tuple[Sequence[CacheEntry[T]], str | None]:
+                 limit: int, end: str) -> tuple[Sequence[CacheEntry[T]], str | None]:
         """The page, and the key it stopped at when it stopped before the end (None otherwise)."""
         items: list[CacheEntry[T]] = []
         for key, entry in self._entries_from(overlay, start):
+            if end and key >= end:
+                break
             if entry is None or (predicate is not None and not predicate(entry)):
                 continue
             items.append(entry)
@@ -513,10 +516,11 @@ class WatchCache(Generic[T]):
         for key in heapq.merge(current, vanished):
             yield key, overlay[key] if key in overlay else objects[key]
 
-    def _count_after(self, overlay: dict[str, CacheEntry[T] | None], last: str) -> int:
-        count = len(self._keys) - bisect.bisect_right(self._keys, last)
+    def _count_after(self, overlay: dict[str, CacheEntry[T] | None], last: str, end: str) -> int:
+        stop = bisect.bisect_left(self._keys, end) if end else len(self._keys)
+        count = stop - bisect.bisect_right(self._keys, last)
         for key, entry in overlay.items():
-            if key > last:
+            if key > last and not (end and key >= end):
                 count += (entry is not None) - (key in self._objects)
         return count
 

@@ -1,7 +1,20 @@
-"""Namespaces (core/v1): cluster-scoped; no deletecollection; `finalize` lets the lifecycle controller finish."""
+"""Namespaces (core/v1): cluster-scoped; no deletecollection; `finalize` lets the lifecycle controller finish.
+
+The namespace strategy (upstream pkg/registry/core/namespace): every namespace starts Active with the `kubernetes`
+finalizer in spec.finalizers; spec.finalizers change only through `finalize`. The first delete marks the namespace
+Terminating (deletionTimestamp set, the object stays); the namespace controller empties it and removes the
+finalizer; a delete while spec.finalizers remain answers with the namespace unchanged; after that the generic
+delete removes it.
+"""
 from __future__ import annotations
 
+from typing import Any, Final
+
+from apiserver.meta.errors import Conflict
+from apiserver.meta.objects import format_time
 from apiserver.registry.columns import dig, text
+from apiserver.registry.context import DeleteOptions, RequestContext
+from apiserver.registry.finalizers import propagation_finalizers
 from apiserver.registry.spec import (
     AGE,
     NAME,
@@ -12,6 +25,92 @@ from apiserver.registry.spec import (
     SelectableField,
     Subresource,
 )
+from apiserver.registry.strategy import DefaultStrategy, DeleteDecision, MutableObject
+
+FINALIZER_KUBERNETES: Final = "kubernetes"
+ACTIVE: Final = "Active"
+TERMINATING: Final = "Terminating"
+
+
+def _spec_finalizers(obj: MutableObject) -> list[Any]:
+    spec = obj.get("spec")
+    finalizers = spec.get("finalizers") if isinstance(spec, dict) else None
+    return list(finalizers) if isinstance(finalizers, list) else []
+
+
+def _mapping(obj: MutableObject, key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _metadata(obj: MutableObject) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = obj["metadata"] = {}
+    return meta
+
+
+class NamespaceStrategy(DefaultStrategy):
+    """Phase, the `kubernetes` finalizer and the two-step delete of namespaces."""
+
+    def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
+        finalizers = _spec_finalizers(obj)
+        if FINALIZER_KUBERNETES not in finalizers:
+            finalizers.append(FINALIZER_KUBERNETES)
+        obj["spec"] = {**_mapping(obj, "spec"), "finalizers": finalizers}
+        obj["status"] = {"phase": ACTIVE}
+
+    def prepare_for_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> None:
+        # spec.finalizers may only change through the finalize subresource.
+        spec = {key: value for key, value in _mapping(obj, "spec").items() if key != "finalizers"}
+        old_finalizers = _spec_finalizers(old)
+        if old_finalizers or "finalizers" in (old.get("spec") or {}):
+            spec["finalizers"] = old_finalizers
+        if spec or "spec" in old:
+            obj["spec"] = spec
+
+    def prepare_for_subresource_update(
+        self, subresource: str, obj: MutableObject, old: MutableObject, ctx: RequestContext
+    ) -> None:
+        # finalize: everything but status may change (in practice spec.finalizers).
+        obj.pop("status", None)
+        if "status" in old:
+            obj["status"] = old["status"]
+
+    def prepare_for_delete(self, obj: MutableObject, options: DeleteOptions, ctx: RequestContext) -> DeleteDecision:
+        self._check_preconditions(obj, options)
+        meta = _metadata(obj)
+        if not meta.get("deletionTimestamp"):
+            meta["deletionTimestamp"] = format_time(ctx.now())
+            obj["status"] = {**_mapping(obj, "status"), "phase": TERMINATING}
+            finalizers = propagation_finalizers(obj, options)
+            if finalizers is not None:
+                if finalizers:
+                    meta["finalizers"] = finalizers
+                else:
+                    meta.pop("finalizers", None)
+            return DeleteDecision.UPDATE
+        if _spec_finalizers(obj):
+            return DeleteDecision.KEEP
+        return DeleteDecision.DELETE
+
+    @staticmethod
+    def _check_preconditions(obj: MutableObject, options: DeleteOptions) -> None:
+        meta = _metadata(obj)
+        name, uid = str(meta.get("name") or ""), str(meta.get("uid") or "")
+        if options.preconditions_uid is not None and options.preconditions_uid != uid:
+            reason = f"Precondition failed: UID in precondition: {options.preconditions_uid}, UID in object meta: {uid}"
+            raise Conflict("namespaces", name, reason)
+        resource_version = str(meta.get("resourceVersion") or "")
+        wanted = options.preconditions_resource_version
+        if wanted is not None and wanted != resource_version:
+            reason = (f"Precondition failed: ResourceVersion in precondition: {wanted}, "
+                      f"ResourceVersion in object meta: {resource_version}")
+            raise Conflict("namespaces", name, reason)
+
+    def may_delete_during_update(self, obj: MutableObject) -> bool:
+        return not _spec_finalizers(obj)
+
 
 COLUMNS = (
     NAME,
@@ -27,6 +126,7 @@ SPEC = ResourceSpec(
         Subresource("finalize", "Namespace", verbs=UPDATE_ONLY),
         Subresource("status", "Namespace"),
     ),
+    strategy=NamespaceStrategy(),
     columns=COLUMNS,
     selectable_fields=(SelectableField("status.phase", lambda obj: text(dig(obj, "status", "phase"))),),
 )

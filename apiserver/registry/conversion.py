@@ -1,0 +1,99 @@
+"""Conversion between the versions of a kind that share one storage path.
+
+core/v1 Events are served as events.k8s.io/v1 Events, autoscaling/v2 HorizontalPodAutoscalers as autoscaling/v1,
+with upstream's field mapping (pkg/apis/events/v1/conversion.go, pkg/apis/autoscaling/v1/conversion.go). Every
+other pair only changes apiVersion, which is all that is needed for versions with the same schema (CRD
+versions without a conversion webhook). Converters never mutate their input; they return a new dict whose
+unchanged parts may be shared with it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from apiserver.meta.objects import JSONDict
+from apiserver.registry import hpa_conversion
+from apiserver.registry.codec import order_object
+from apiserver.registry.context import StoredObject
+
+Converter = Callable[[JSONDict], JSONDict]
+
+# events.k8s.io/v1 name ← core/v1 name, in events.k8s.io/v1's field order.
+_EVENT_FIELDS: Final = (
+    ("eventTime", "eventTime"),
+    ("series", "series"),
+    ("reportingController", "reportingComponent"),
+    ("reportingInstance", "reportingInstance"),
+    ("action", "action"),
+    ("reason", "reason"),
+    ("regarding", "involvedObject"),
+    ("related", "related"),
+    ("note", "message"),
+    ("type", "type"),
+    ("deprecatedSource", "source"),
+    ("deprecatedFirstTimestamp", "firstTimestamp"),
+    ("deprecatedLastTimestamp", "lastTimestamp"),
+    ("deprecatedCount", "count"),
+)
+# core/v1 field order.
+_CORE_EVENT_ORDER: Final = (
+    "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
+    "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance",
+)
+
+
+def _renamed(obj: JSONDict, api_version: str, names: dict[str, str], order: tuple[str, ...]) -> JSONDict:
+    """`obj` under `api_version` with fields renamed by `names` (old → new), ordered by `order`."""
+    renamed = {names.get(key, key): value for key, value in obj.items()}
+    converted: JSONDict = {"apiVersion": api_version, "kind": obj.get("kind", "Event")}
+    if "metadata" in renamed:
+        converted["metadata"] = renamed["metadata"]
+    for key in order:
+        if key in renamed:
+            converted[key] = renamed[key]
+    for key, value in renamed.items():
+        if key not in converted:
+            converted[key] = value
+    return converted
+
+
+def core_event_to_events_v1(obj: JSONDict) -> JSONDict:
+    """A core/v1 Event as events.k8s.io/v1 serves it."""
+    names = {core: new for new, core in _EVENT_FIELDS}
+    return _renamed(obj, "events.k8s.io/v1", names, tuple(new for new, _ in _EVENT_FIELDS))
+
+
+def events_v1_to_core_event(obj: JSONDict) -> JSONDict:
+    """An events.k8s.io/v1 Event in its core/v1 (stored) form."""
+    names = dict(_EVENT_FIELDS)
+    return _renamed(obj, "v1", names, _CORE_EVENT_ORDER)
+
+
+CONVERTERS: Final[dict[tuple[str, str, str], Converter]] = {
+    ("Event", "v1", "events.k8s.io/v1"): core_event_to_events_v1,
+    ("Event", "events.k8s.io/v1", "v1"): events_v1_to_core_event,
+    ("HorizontalPodAutoscaler", "autoscaling/v2", "autoscaling/v1"): hpa_conversion.v2_to_v1,
+    ("HorizontalPodAutoscaler", "autoscaling/v1", "autoscaling/v2"): hpa_conversion.v1_to_v2,
+}
+
+
+def convert(obj: JSONDict, api_version: str) -> JSONDict:
+    """`obj` as `api_version` serves it; `obj` itself when it is already in that version (never a copy then)."""
+    current = obj.get("apiVersion")
+    if current == api_version:
+        return obj
+    converter = CONVERTERS.get((str(obj.get("kind", "")), str(current), api_version))
+    if converter is not None:
+        return converter(obj)
+    converted = order_object({**obj, "apiVersion": api_version})
+    return converted
+
+
+def served(stored: StoredObject, api_version: str) -> StoredObject:
+    """`stored` as `api_version` serves it, converted once per object and version and kept beside it."""
+    if stored.obj.get("apiVersion") == api_version:
+        return stored
+    view = stored.views.get(api_version)
+    if view is None:
+        view = stored.views[api_version] = StoredObject.of(convert(stored.obj, api_version))
+    return view

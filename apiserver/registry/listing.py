@@ -1,0 +1,160 @@
+"""Lists: where each list is read (watch cache or storage) by kube-apiserver's resourceVersion rules, and paging.
+
+- resourceVersion "" (consistent): the cache once it has caught up with the storage's current revision, else the
+  storage itself (always correct, e.g. when keys outside the registry advanced the revision).
+- "0" (any): the cache as it is; like upstream's cache, the limit is ignored and everything is returned.
+- N, NotOlderThan (or no match and no limit): the cache once it reached N; 504 after the wait.
+- N, Exact (or no match with a limit) and continue tokens: the cache when N is inside its window, else the
+  storage at N; 410 when that history was compacted, 504 when N is beyond the storage's revision.
+Pages carry a continue token encoding the list's revision and the last key, and `remainingItemCount` when no
+selector filtered the page (upstream only counts unfiltered lists).
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from apiserver.meta.resourceversion import (
+    ListRead,
+    ReadMode,
+    continue_after,
+    continue_expired,
+    plan_list_read,
+    too_large_resource_version,
+)
+from apiserver.registry.codec import decode
+from apiserver.registry.context import ListOptions, StoredObject
+from apiserver.registry.conversion import served
+from apiserver.registry.selection import ObjectPredicate, entry_predicate, prefix_end
+from apiserver.registry.spec import ResourceSpec
+from apiserver.registry.translation import translate
+from apiserver.storage.errors import Compacted, StorageError
+from apiserver.storage.interface import Storage
+from apiserver.storage.watchcache import CacheNotReady, TooOld, WatchCache
+
+CatchUp = Callable[[int, float], Awaitable[bool]]
+STORAGE_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult:
+    """One list response's items (served version, key order) and its ListMeta values."""
+
+    items: Sequence[StoredObject]
+    resource_version: str
+    continue_token: str = ""
+    remaining_item_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What to read: the key range (a namespace's or the resource's), the selection, the options."""
+
+    key_prefix: str
+    selects: ObjectPredicate | None
+    options: ListOptions
+
+
+class Lister:
+    """Serves the lists of one spec from its (shared) watch cache or its storage."""
+
+    def __init__(self, spec: ResourceSpec, storage: Storage, cache: WatchCache[StoredObject | None],
+                 catch_up: CatchUp, *, consistent_timeout: float, fresh_timeout: float) -> None:
+        self._spec = spec
+        self._storage = storage
+        self._cache = cache
+        self._catch_up = catch_up
+        self._consistent_timeout = consistent_timeout
+        self._fresh_timeout = fresh_timeout
+        # The last revision the cache failed to reach in time: reads at it go to storage without waiting again
+        # (it was written outside the registry's prefix, or the cache is stuck; the next write moves on).
+        self._unreachable = -1
+
+    async def list(self, query: ListQuery) -> ListResult:
+        options = query.options
+        plan = plan_list_read(options.resource_version, options.resource_version_match, options.continue_token,
+                              limit=options.limit, key_prefix=query.key_prefix)
+        try:
+            return await self._read(plan, query)
+        except StorageError as error:
+            raise translate(error, self._spec) from None
+
+    async def _read(self, plan: ListRead, query: ListQuery) -> ListResult:
+        limit = query.options.limit
+        if plan.mode is ReadMode.CONSISTENT:
+            revision = await self._storage.current_revision()
+            if await self._cache_reaches(revision):
+                return self._from_cache(query, plan.start_key, limit, 0)
+            return await self._from_storage(query, plan.start_key, limit, 0)
+        if plan.mode is ReadMode.ANY:
+            return self._from_cache(query, "", 0, 0)
+        if plan.mode is ReadMode.NOT_OLDER_THAN:
+            await self._wait_for(plan.revision)
+            return self._from_cache(query, plan.start_key, limit, 0)
+        return await self._exact(plan, query)
+
+    async def _cache_reaches(self, revision: int) -> bool:
+        """Whether the cache can serve a consistent read at `revision` (waiting briefly for it)."""
+        if not self._cache.is_ready() or revision == self._unreachable:
+            return False
+        if await self._catch_up(revision, self._consistent_timeout):
+            return True
+        self._unreachable = revision
+        return False
+
+    async def _wait_for(self, revision: int) -> None:
+        if not await self._catch_up(revision, self._fresh_timeout):
+            raise too_large_resource_version(revision, self._cache.revision)
+
+    async def _exact(self, plan: ListRead, query: ListQuery) -> ListResult:
+        limit = query.options.limit
+        # The cache serves the revision when it is inside its window; anything else is read from storage at that
+        # revision (a revision written outside the registry's prefix is never reached by the cache).
+        try:
+            if await self._cache_reaches(plan.revision):
+                return self._from_cache(query, plan.start_key, limit, plan.revision)
+        except (TooOld, CacheNotReady):
+            pass
+        try:
+            return await self._from_storage(query, plan.start_key, limit, plan.revision)
+        except Compacted:
+            if query.options.continue_token:
+                raise continue_expired(plan.start_key, query.key_prefix) from None
+            raise
+
+    def _from_cache(self, query: ListQuery, start: str, limit: int, revision: int) -> ListResult:
+        page = self._cache.list(predicate=entry_predicate(query.key_prefix, query.selects),
+                                start=max(start, query.key_prefix), end=prefix_end(query.key_prefix),
+                                limit=limit, revision=revision)
+        version = self._spec.group_version
+        items = [served(entry.decoded, version) for entry in page.items if entry.decoded is not None]
+        token, remaining = "", None
+        if page.more and page.items:
+            token = continue_after(page.items[-1].key, query.key_prefix, page.revision)
+            remaining = page.remaining if query.selects is None else None
+        return ListResult(items, str(page.revision), token, remaining)
+
+    async def _from_storage(self, query: ListQuery, start: str, limit: int, revision: int) -> ListResult:
+        """Page through the storage until `limit` objects matched (all of them without a limit)."""
+        items: list[StoredObject] = []
+        cursor, last_key, more, remaining = max(start, query.key_prefix), "", False, 0
+        while True:
+            page = await self._storage.list(query.key_prefix, revision=revision,
+                                            limit=max(limit - len(items), STORAGE_PAGE) if limit else 0, start=cursor)
+            revision = page.revision
+            for index, kv in enumerate(page.items):
+                stored = decode(kv)
+                if stored is None or (query.selects is not None and not query.selects(stored.obj)):
+                    continue
+                items.append(served(stored, self._spec.group_version))
+                if limit and len(items) == limit:
+                    last_key = kv.key
+                    remaining = len(page.items) - index - 1 + page.remaining
+                    more = remaining > 0
+                    break
+            if last_key or not page.more or not page.items:
+                break
+            cursor = page.items[-1].key + "\x00"
+        token = continue_after(last_key, query.key_prefix, revision) if more else ""
+        count = remaining if more and query.selects is None else None
+        return ListResult(items, str(revision), token, count)

@@ -1,0 +1,99 @@
+"""ObjectIO: one resource's objects read from and written to storage, in served form, errors translated.
+
+Reads are consistent (straight from storage); writes are optimistic: each takes the KeyValue it was computed
+from and answers None when the stored object changed meanwhile, so the caller re-reads and recomputes (upstream's
+GuaranteedUpdate loop). A write that would store the same bytes again is skipped, which is how a no-op update
+keeps its resourceVersion. Dry runs do everything but the write.
+"""
+from __future__ import annotations
+
+from apiserver.meta.errors import ApiError
+from apiserver.meta.objects import JSONDict
+from apiserver.registry import codec
+from apiserver.registry.context import StoredObject
+from apiserver.registry.conversion import convert, served
+from apiserver.registry.spec import ResourceSpec
+from apiserver.registry.translation import translate
+from apiserver.storage.errors import KeyNotFound, RevisionConflict, StorageError
+from apiserver.storage.interface import KeyValue, Storage
+from apiserver.storage.keys import object_key, resource_prefix
+
+
+class ObjectIO:
+    """Storage access for one spec (see the module docstring)."""
+
+    def __init__(self, spec: ResourceSpec, storage: Storage, prefix: str) -> None:
+        self.spec = spec
+        self.storage = storage
+        self._prefix = prefix
+
+    def key(self, namespace: str, name: str) -> str:
+        """The storage key of one object (the namespace is ignored for cluster-scoped resources)."""
+        return object_key(self._prefix, self.spec.storage_path, namespace if self.spec.namespaced else "", name)
+
+    def key_prefix(self, namespace: str) -> str:
+        """The key prefix of one namespace's objects, or of every object of the resource."""
+        return resource_prefix(self._prefix, self.spec.storage_path, namespace if self.spec.namespaced else "")
+
+    def served(self, stored: StoredObject) -> StoredObject:
+        return served(stored, self.spec.group_version)
+
+    def prepare(self, obj: JSONDict) -> JSONDict:
+        """A served-version object in its stored form (storage version, stored key order, no resourceVersion)."""
+        return codec.prepare(convert(obj, self.spec.storage_version))
+
+    def answer(self, prepared: JSONDict, revision: int) -> StoredObject:
+        """What a write answers with: the prepared object at `revision`, in the served version."""
+        return self.served(codec.stamp(prepared, revision))
+
+    def decode(self, kv: KeyValue) -> StoredObject:
+        """The served object at `kv`; a value that does not decode is a 500 (it was logged)."""
+        stored = codec.decode(kv)
+        if stored is None:
+            raise ApiError(f"unable to decode the stored object {kv.key}")
+        return self.served(stored)
+
+    async def read(self, key: str, name: str) -> KeyValue | None:
+        """The stored value of `key`, or None."""
+        try:
+            return await self.storage.get(key)
+        except StorageError as error:
+            raise translate(error, self.spec, name) from None
+
+    async def current_revision(self) -> int:
+        try:
+            return await self.storage.current_revision()
+        except StorageError as error:
+            raise translate(error, self.spec) from None
+
+    async def write(self, key: str, kv: KeyValue, obj: JSONDict, name: str, *, dry_run: bool) -> StoredObject | None:
+        """Replace the value at `kv` with `obj`; the stored object when nothing changes; None on a conflict."""
+        prepared = self.prepare(obj)
+        payload = codec.dumps(prepared)
+        if payload == kv.value:
+            return self.decode(kv)
+        if dry_run:
+            return self.answer(prepared, kv.mod_revision)
+        try:
+            revision = await self.storage.update(key, payload, expected=kv.mod_revision)
+        except (RevisionConflict, KeyNotFound):
+            return None
+        except StorageError as error:
+            raise translate(error, self.spec, name) from None
+        return self.answer(prepared, revision)
+
+    async def remove(self, key: str, expected: int, name: str, *, dry_run: bool) -> StoredObject | None:
+        """Delete the object (at `expected`, 0: any revision); the deleted object at the revision of the delete.
+
+        None when it changed or vanished meanwhile. A dry run answers with the current object.
+        """
+        if dry_run:
+            current = await self.read(key, name)
+            return None if current is None else self.decode(current)
+        try:
+            deleted = await self.storage.delete(key, expected=expected)
+        except (RevisionConflict, KeyNotFound):
+            return None
+        except StorageError as error:
+            raise translate(error, self.spec, name) from None
+        return self.decode(deleted)
