@@ -3,7 +3,8 @@
 - HTTP under /api, /apis, /healthz, /livez, /readyz, /version, /openapi, /metrics → the API app;
 - HTTP under /console and /static → Django (the console and its static files);
 - any other HTTP path → the API app too, so unknown paths get kube-apiserver's 404 Status;
-- WebSockets → refused for now (the console's live views arrive later, under /console/ws/).
+- WebSockets under /api and /apis → the API app (watch over a WebSocket upgrade, as browsers use it);
+  any other WebSocket → refused (the console's live views arrive later, under /console/ws/).
 Prefixes match whole path segments: /apis is not under /api. Django is never on the API's path.
 
 `manage.py serve` builds the API app from its flags and calls `build_application`. The module-level
@@ -81,7 +82,7 @@ def build_application(api_app: ASGIApp, *, lifecycle: Any = None) -> ASGIApp:
     django_app = ASGIStaticFilesHandler(get_asgi_application())  # sets Django up before anything else loads
     routes: dict[str, Any] = {
         "http": PrefixDispatch([(API_PREFIXES, api_app), (CONSOLE_PREFIXES, django_app)], default=api_app),
-        "websocket": refuse_websocket,
+        "websocket": PrefixDispatch([(("/api", "/apis"), api_app)], default=refuse_websocket),
     }
     if lifecycle is not None:
         routes["lifespan"] = Lifespan(lifecycle)

@@ -1,7 +1,9 @@
-"""build_server: the API server assembled from a ServerConfig — health, lifecycle, router and filter chain.
+"""build_server: the API server assembled from a ServerConfig — catalog, registry, admission, resource endpoints,
+health, lifecycle, router and filter chain.
 
 The result is a plain ASGI app plus the lifecycle that must be started before it is ready; nothing here knows
-about Daphne, so the same assembly runs under any ASGI server.
+about Daphne, so the same assembly runs under any ASGI server. The registry exists only once storage is open,
+so the resource endpoints and admission reach it through the lifecycle when a request arrives.
 """
 from __future__ import annotations
 
@@ -9,15 +11,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apiserver.admission.chain import DEFAULT_PLUGINS, build_admission_chain
+from apiserver.admission.interface import NamespaceLister
+from apiserver.endpoints.discovery import build_discovery_routes
 from apiserver.endpoints.health import HealthRegistry
+from apiserver.endpoints.resources import ResourceEndpoints, ResourceServer
 from apiserver.endpoints.router import build_router
 from apiserver.endpoints.version import build_version_info
 from apiserver.filters.chain import build_chain
 from apiserver.http.asgi import ASGIApp
+from apiserver.meta.errors import NotFound, ServiceUnavailable
+from apiserver.meta.objects import JSONDict
+from apiserver.registry.catalog import CatalogHolder, ResourceCatalog, builtin_specs
+from apiserver.registry.stores import Registry
+from apiserver.server.bootstrap import SystemNamespacesHook
 from apiserver.server.config import ServerConfig
 from apiserver.server.healthchecks import register_health_checks
 from apiserver.server.lifecycle import CompactorHook, Lifecycle, PostStartHook
 from apiserver.storage.backends import StorageOptions
+from apiserver.storage.interface import Storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,22 +39,93 @@ class ApiServer:
     app: ASGIApp
     lifecycle: Lifecycle
     health: HealthRegistry
+    catalog: ResourceCatalog | None = None
 
 
 def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lambda line: None) -> ApiServer:
     """Assemble the server; opens nothing (storage is opened by `lifecycle.start()`)."""
+    catalog = ResourceCatalog(builtin_specs())
+    registry = _RegistryReference()
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
-        hooks=post_start_hooks(config),
+        hooks=[*post_start_hooks(config), SystemNamespacesHook(registry.get)],
         storage_start_timeout=config.storage_start_timeout,
         progress=progress,
+        registry_factory=lambda storage: registry.create(catalog, storage, config.etcd_prefix),
     )
     health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     register_health_checks(health, lifecycle)
     health.mark_started()  # --livez-grace-period counts from here
-    app = build_chain(build_router(health=health, version=build_version_info()))
-    return ApiServer(app=app, lifecycle=lifecycle, health=health)
+    admission = build_admission_chain(DEFAULT_PLUGINS, AdmissionContext(registry.get, lifecycle.is_registry_ready))
+    holder = CatalogHolder(catalog)
+    resources = ResourceEndpoints(
+        ResourceServer(catalog=holder, registry=registry.get, admission=admission, stopping=lifecycle.stopping)
+    )
+    discovery = build_discovery_routes(holder, server_address=server_address(config), resources=resources)
+    router = build_router(health=health, version=build_version_info(), routes=discovery, resources=resources)
+    return ApiServer(app=build_chain(router), lifecycle=lifecycle, health=health, catalog=catalog)
+
+
+def server_address(config: ServerConfig) -> str:
+    """The `host:port` discovery tells clients to use (Go's net.JoinHostPort)."""
+    host = config.advertise_address
+    return f"[{host}]:{config.secure_port}" if ":" in host else f"{host}:{config.secure_port}"
+
+
+class _RegistryReference:
+    """The registry of a running server: made by the lifecycle when storage opens, read by requests."""
+
+    def __init__(self) -> None:
+        self._registry: Registry | None = None
+
+    def create(self, catalog: ResourceCatalog, storage: Storage, prefix: str) -> Registry:
+        self._registry = Registry(catalog, storage, prefix=prefix)
+        return self._registry
+
+    def get(self) -> Registry:
+        if self._registry is None:
+            raise ServiceUnavailable("the server is not ready to serve resources")
+        return self._registry
+
+
+class AdmissionContext:
+    """What admission plugins read, backed by the registry: namespaces from the cache and from storage."""
+
+    def __init__(self, registry: Callable[[], Registry], is_ready: Callable[[], bool]) -> None:
+        self._registry = registry
+        self._is_ready = is_ready
+
+    @property
+    def namespaces(self) -> NamespaceLister:
+        lister: NamespaceLister = self._registry().namespaces
+        return lister
+
+    @property
+    def live_namespaces(self) -> NamespaceLister:
+        return _StoredNamespaces(self._registry)
+
+    def is_ready(self) -> bool:
+        return self._is_ready()
+
+
+class _StoredNamespaces:
+    """Namespaces read from storage through their store (a consistent read), for admission's live lookups."""
+
+    def __init__(self, registry: Callable[[], Registry]) -> None:
+        self._registry = registry
+
+    async def get(self, name: str) -> JSONDict | None:
+        store = self._registry().store_for("", "v1", "namespaces")
+        if store is None:
+            return None
+        try:
+            stored = await store.get("", name)
+        except NotFound:
+            return None
+        namespace: JSONDict = stored.obj
+        return namespace
+
 
 
 def storage_options(config: ServerConfig) -> StorageOptions:

@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 IDLE_TIMEOUT_SECONDS = 90.0  # kube-apiserver's keep-alive idle timeout (Go's client default too)
 CANCEL_WAIT_SECONDS = 2.0
 
+# Twisted knows no reason phrase for these, and sends "Unknown Status"; clients (the Python client among them)
+# show the phrase, and Go's net/http sends the standard one.
+http.RESPONSES.setdefault(422, b"Unprocessable Entity")
+http.RESPONSES.setdefault(429, b"Too Many Requests")
+
 
 class ServerLifecycle(Protocol):
     """What the server starts and stops besides serving requests."""

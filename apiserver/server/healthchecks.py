@@ -6,13 +6,13 @@
 | log                  | yes     | yes   | yes    | logging works                                            |
 | etcd                 | yes     | yes   | yes    | storage answers a trivial read (every backend)           |
 | etcd-readiness       |         |       | yes    | the same, as upstream's separate readiness check         |
-| informer-sync        |         |       | yes    | every watch cache is ready (none yet: start-up finished) |
+| informer-sync        |         |       | yes    | the registry's watch caches have synced                  |
 | poststarthook/<hook> | yes     | yes   | yes    | that hook of `Lifecycle.hooks` has finished              |
 | shutdown             |         |       | yes    | no termination signal has arrived                        |
 
-Post-start hooks carry upstream names only when they do what upstream's hook does. Today there is one hook,
-`start-storage-compactor` (ours: upstream compacts inside its etcd3 storage factory, without a hook); later hooks
-such as `generic-apiserver-start-informers` arrive with the watch caches they start. During
+Post-start hooks carry upstream names only when they do what upstream's hook does: `start-storage-compactor`
+(ours: upstream compacts inside its etcd3 storage factory, without a hook) and `bootstrap-system-namespaces`
+(ours: created once, where upstream's start-system-namespaces-controller keeps them). During
 --livez-grace-period, /livez counts unfinished post-start hooks as passing.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ def register_health_checks(registry: HealthRegistry, lifecycle: Lifecycle) -> No
     registry.register(LOG)
     registry.register(FunctionCheck("etcd", storage_check(lifecycle.storage)))
     registry.register(FunctionCheck("etcd-readiness", storage_check(lifecycle.storage)), **readyz_only)
-    registry.register(FunctionCheck("informer-sync", started_check(lifecycle)), **readyz_only)
+    registry.register(FunctionCheck("informer-sync", informer_sync_check(lifecycle)), **readyz_only)
     for hook in lifecycle.hooks:
         check = FunctionCheck(f"poststarthook/{hook.name}", hook_check(lifecycle, hook.name))
         registry.register(check, post_start_hook=True)
@@ -51,6 +51,18 @@ def started_check(lifecycle: Lifecycle) -> Callable[[], Awaitable[None]]:
     async def check() -> None:
         if not lifecycle.is_started:
             raise RuntimeError("server start-up has not finished")
+
+    return check
+
+
+def informer_sync_check(lifecycle: Lifecycle) -> Callable[[], Awaitable[None]]:
+    """The registry's caches have synced; a lifecycle without a registry passes once start-up has finished."""
+    started = started_check(lifecycle)
+
+    async def check() -> None:
+        await started()
+        if lifecycle.has_registry and not lifecycle.is_registry_ready():
+            raise RuntimeError("watch caches have not synced")
 
     return check
 

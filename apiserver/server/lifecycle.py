@@ -1,10 +1,12 @@
 """Lifecycle: everything the server runs besides answering requests, started and stopped in a fixed order.
 
-start(): open storage (retrying while it is unreachable, like kube-apiserver waiting for etcd), then run each
-post-start hook in order (today: the storage compactor), then report started.
+start(): open storage (retrying while it is unreachable, like kube-apiserver waiting for etcd), then start the
+registry (the watch caches, listed at one revision) when there is one, then run each post-start hook in order
+(the storage compactor, the system namespaces), then report started.
 begin_shutdown(): synchronous; /readyz's `shutdown` check fails from here on and `stopping` is set, so
 long-running streams (watches) can end.
-stop(): stop the hooks in reverse order, then close storage. Safe after a partial or failed start.
+stop(): stop the hooks in reverse order, then the registry, then close storage. Safe after a partial or failed
+start.
 
 Storage start-up: kube-apiserver keeps retrying etcd while it comes up, with /readyz failing meanwhile; here the
 wait is bounded by `storage_start_timeout` (settings.STORAGE_START_TIMEOUT, 60 s by default) so a wrong
@@ -17,6 +19,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from apiserver.meta.errors import ServiceUnavailable
 from apiserver.storage.backends import StorageOptions, open_storage
 from apiserver.storage.compactor import Compactor
 from apiserver.storage.errors import StorageUnavailable
@@ -48,6 +51,29 @@ class PostStartHook(Protocol):
     async def stop(self) -> None:
         """Undo what `start` left running. Idempotent."""
         ...
+
+
+class ServedRegistry(Protocol):
+    """The part of the Registry the lifecycle drives (apiserver.registry.stores.Registry)."""
+
+    async def start(self) -> None:
+        """Start filling the watch caches and following storage."""
+        ...
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Return once every watch cache serves; raise after `timeout` seconds."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop following storage. Idempotent."""
+        ...
+
+    def is_ready(self) -> bool:
+        """Whether every watch cache has synced."""
+        ...
+
+
+RegistryFactory = Callable[[Storage], ServedRegistry]
 
 
 class StorageHandle:
@@ -96,8 +122,11 @@ class Lifecycle:
         hooks: Sequence[PostStartHook] = (),
         storage_start_timeout: float = 60.0,
         progress: Callable[[str], None] = lambda line: None,
+        registry_factory: RegistryFactory | None = None,
     ) -> None:
         self.storage = StorageHandle()
+        self._registry_factory = registry_factory
+        self._registry: ServedRegistry | None = None
         self.hooks = tuple(hooks)
         self.stopping = asyncio.Event()
         self._storage_options = storage_options
@@ -120,11 +149,34 @@ class Lifecycle:
     def has_finished(self, hook_name: str) -> bool:
         return hook_name in self._finished_hooks
 
+    @property
+    def registry(self) -> ServedRegistry:
+        """The started registry. Raises ServiceUnavailable before start() started it or after stop()."""
+        if self._registry is None:
+            raise ServiceUnavailable("the server is not ready to serve resources")
+        return self._registry
+
+    @property
+    def has_registry(self) -> bool:
+        """Whether this lifecycle runs a registry at all."""
+        return self._registry_factory is not None
+
+    def is_registry_ready(self) -> bool:
+        """Whether the registry runs and its caches have synced (False when the server has none)."""
+        return self._registry is not None and self._registry.is_ready()
+
     async def start(self) -> None:
-        """Open storage, then run the hooks in order. Raises StorageStartError or whatever a step raised."""
+        """Open storage, start the registry, then run the hooks in order.
+
+        Raises StorageStartError or whatever a step raised.
+        """
         storage = await self._open_storage()
         self.storage.set(storage)
         self._progress(f"storage: {self._storage_description}")
+        if self._registry_factory is not None:
+            self._registry = self._registry_factory(storage)
+            await self._registry.start()
+            await self._registry.wait_ready(self._storage_start_timeout)
         for hook in self.hooks:
             await hook.start(storage)
             self._finished_hooks.add(hook.name)
@@ -140,6 +192,9 @@ class Lifecycle:
             await hook.stop()
         self._finished_hooks.clear()
         self._started = False
+        registry, self._registry = self._registry, None
+        if registry is not None:
+            await registry.stop()
         try:
             storage = self.storage.get()
         except StorageUnavailable:

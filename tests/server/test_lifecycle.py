@@ -94,5 +94,5 @@ async def test_built_server_answers_over_plain_asgi(tmp_path: Path) -> None:
 
 async def test_disabled_compaction_runs_no_hook(tmp_path: Path) -> None:
     server = build_server(ServerConfig(data_dir=tmp_path, storage_backend="memory", etcd_compaction_interval=0))
-    assert server.lifecycle.hooks == ()
+    assert [hook.name for hook in server.lifecycle.hooks] == ["bootstrap-system-namespaces"]
     assert "poststarthook/start-storage-compactor" not in [check.name for check in server.health.checks("readyz")]

@@ -21,11 +21,13 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.slow
 
 LIVEZ_VERBOSE = (
-    "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/start-storage-compactor ok\nlivez check passed\n"
+    "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/start-storage-compactor ok\n"
+    "[+]poststarthook/bootstrap-system-namespaces ok\nlivez check passed\n"
 )
 READYZ_VERBOSE_WITHOUT_ETCD = (
     "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n[+]etcd-readiness ok\n[+]informer-sync ok\n"
-    "[+]poststarthook/start-storage-compactor ok\n[+]shutdown ok\nreadyz check passed\n"
+    "[+]poststarthook/start-storage-compactor ok\n[+]poststarthook/bootstrap-system-namespaces ok\n"
+    "[+]shutdown ok\nreadyz check passed\n"
 )
 
 
@@ -197,11 +199,13 @@ def test_readyz_fails_while_storage_is_unreachable_but_livez_passes_in_its_grace
     try:
         livez = _poll_until_answered(process, "/livez?verbose&exclude=etcd")
         assert livez == (200, "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n"
-                              "[+]poststarthook/start-storage-compactor ok\nlivez check passed\n")
+                              "[+]poststarthook/start-storage-compactor ok\n"
+                              "[+]poststarthook/bootstrap-system-namespaces ok\nlivez check passed\n")
         status, _, body = process.request("GET", "/readyz?verbose")
         assert status == 500
         assert re.findall(r"\[-\](\S+) failed", body.decode()) == [
-            "etcd", "etcd-readiness", "informer-sync", "poststarthook/start-storage-compactor"
+            "etcd", "etcd-readiness", "informer-sync", "poststarthook/start-storage-compactor",
+            "poststarthook/bootstrap-system-namespaces",
         ]
     finally:
         assert process.stop() == 0

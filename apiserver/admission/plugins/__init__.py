@@ -1,0 +1,1 @@
+"""Admission plugins, one module each; registered by name in `apiserver.admission.chain.ADMISSION_PLUGINS`."""
