@@ -113,6 +113,7 @@ def build_router(
     version: Mapping[str, str],
     routes: Sequence[Route] = (),
     resources: ASGIApp | None = None,
+    fallback: ASGIApp = not_found,
 ) -> ASGIApp:
     """The API's router: resource requests to `resources`; else health, /version, `/api`, then `routes`, which
     win ties."""
@@ -122,5 +123,5 @@ def build_router(
         Route("/version", VersionEndpoint(version)),
         Route("/api", route_not_found),
         *routes,
-    ])
+    ], fallback=fallback)
     return router if resources is None else ResourceRouting(resources, router)

@@ -26,6 +26,7 @@ from apiserver.http.negotiation import (
     protobuf_codec,
 )
 from apiserver.http.streaming import stream_until_disconnect
+from apiserver.observability.metrics import default_metrics
 
 if TYPE_CHECKING:
     from apiserver.endpoints.resources import ResourceRequest
@@ -107,6 +108,9 @@ async def _event_chunks(
     stopping = asyncio.ensure_future(resource.server.stopping.wait())
     timer = asyncio.ensure_future(_request_bookmarks(stream, resource.server.bookmark_interval)) if bookmarks else None
     events = stream.__aiter__()
+    spec = resource.spec
+    metrics = default_metrics()
+    metrics.watcher_registered(spec.group, spec.version, spec.kind)
     try:
         while (remaining := deadline - loop.time()) > 0:
             following = asyncio.ensure_future(events.__anext__())
@@ -119,8 +123,11 @@ async def _event_chunks(
                 event = following.result()
             except StopAsyncIteration:
                 return
-            yield encoder.encode(event)
+            chunk = encoder.encode(event)
+            metrics.watch_event_sent(spec.group, spec.version, spec.kind, len(chunk))
+            yield chunk
     finally:
+        metrics.watcher_unregistered(spec.group, spec.version, spec.kind)
         for task in (stopping, timer):
             if task is not None:
                 task.cancel()

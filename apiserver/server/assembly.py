@@ -15,14 +15,19 @@ from apiserver.admission.chain import DEFAULT_PLUGINS, build_admission_chain
 from apiserver.admission.interface import NamespaceLister
 from apiserver.endpoints.discovery import build_discovery_routes
 from apiserver.endpoints.health import HealthRegistry
+from apiserver.endpoints.metrics import metrics_app
+from apiserver.endpoints.paths import health_paths, paths_app
 from apiserver.endpoints.resources import ResourceEndpoints, ResourceServer
-from apiserver.endpoints.router import build_router
+from apiserver.endpoints.router import Route, build_router
 from apiserver.endpoints.version import build_version_info
 from apiserver.filters.chain import build_chain
 from apiserver.http.asgi import ASGIApp
 from apiserver.meta.errors import NotFound, ServiceUnavailable
 from apiserver.meta.objects import JSONDict
+from apiserver.meta.requestinfo import RequestInfo
+from apiserver.observability.metrics import default_metrics, group_resource
 from apiserver.registry.catalog import CatalogHolder, ResourceCatalog, builtin_specs
+from apiserver.registry.runtimeconfig import apply_runtime_config, read_runtime_config
 from apiserver.registry.stores import Registry
 from apiserver.server.bootstrap import SystemNamespacesHook
 from apiserver.server.config import ServerConfig
@@ -30,6 +35,7 @@ from apiserver.server.healthchecks import register_health_checks
 from apiserver.server.lifecycle import CompactorHook, Lifecycle, PostStartHook
 from apiserver.storage.backends import StorageOptions
 from apiserver.storage.interface import Storage
+from apiserver.storage.metered import MeteredStorage
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +49,13 @@ class ApiServer:
 
 
 def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lambda line: None) -> ApiServer:
-    """Assemble the server; opens nothing (storage is opened by `lifecycle.start()`)."""
-    catalog = ResourceCatalog(builtin_specs())
+    """Assemble the server; opens nothing (storage is opened by `lifecycle.start()`).
+
+    Raises ValueError for a --runtime-config the catalog cannot apply.
+    """
+    catalog = apply_runtime_config(ResourceCatalog(builtin_specs()), read_runtime_config(*config.runtime_config))
     registry = _RegistryReference()
+    metrics = default_metrics()
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
@@ -53,6 +63,10 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
         storage_start_timeout=config.storage_start_timeout,
         progress=progress,
         registry_factory=lambda storage: registry.create(catalog, storage, config.etcd_prefix),
+        storage_wrapper=lambda storage: MeteredStorage(
+            storage, backend_name=config.storage_backend, metrics=metrics,
+            type_of=storage_metric_types(catalog, config.etcd_prefix),
+        ),
     )
     health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     register_health_checks(health, lifecycle)
@@ -63,8 +77,40 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
         ResourceServer(catalog=holder, registry=registry.get, admission=admission, stopping=lifecycle.stopping)
     )
     discovery = build_discovery_routes(holder, server_address=server_address(config), resources=resources)
-    router = build_router(health=health, version=build_version_info(), routes=discovery, resources=resources)
-    return ApiServer(app=build_chain(router), lifecycle=lifecycle, health=health, catalog=catalog)
+    index = paths_app(holder, lambda: [*health_paths(health), *NON_RESOURCE_PATHS])
+    router = build_router(
+        health=health, version=build_version_info(), resources=resources, fallback=index,
+        routes=[*discovery, Route("/metrics", metrics_app(metrics.registry))],
+    )
+
+    def served_resource(info: RequestInfo) -> bool:
+        return holder.current.lookup(info.api_group, info.api_version, info.resource) is not None
+
+    app = build_chain(router, metrics=metrics, served_resource=served_resource)
+    return ApiServer(app=app, lifecycle=lifecycle, health=health, catalog=catalog)
+
+
+# Served paths outside discovery and health, listed by `GET /` as upstream lists its own.
+NON_RESOURCE_PATHS = ("/metrics", "/version")
+
+
+def storage_metric_types(catalog: ResourceCatalog, prefix: str) -> Callable[[str], str]:
+    """key → the `type` label of storage metrics: upstream's group-resource (`deployments.apps`, `nodes`)."""
+    by_path = {
+        spec.storage_path: group_resource(spec.group, spec.plural) for spec in catalog.specs if spec.storage_path
+    }
+    root = prefix.rstrip("/") + "/"
+
+    def type_of(key: str) -> str:
+        if not key.startswith(root):
+            return ""
+        parts = key[len(root):].split("/")
+        for length in (2, 1):
+            if (found := by_path.get("/".join(parts[:length]))) is not None:
+                return found
+        return parts[0]
+
+    return type_of
 
 
 def server_address(config: ServerConfig) -> str:

@@ -13,7 +13,19 @@ from pathlib import Path
 
 from django.conf import settings
 
-from apiserver.server.flags import DURATION, INT, IP, STRING, STRINGS, Flag, FlagError, format_duration_ns
+from apiserver.registry.catalog import ResourceCatalog, builtin_specs
+from apiserver.registry.runtimeconfig import read_runtime_config, validation_problems
+from apiserver.server.flags import (
+    DURATION,
+    INT,
+    IP,
+    MAP_STRING_STRING,
+    STRING,
+    STRINGS,
+    Flag,
+    FlagError,
+    format_duration_ns,
+)
 from apiserver.storage.backends import STORAGE_BACKENDS
 
 _NS = 1_000_000_000
@@ -41,6 +53,9 @@ SERVE_FLAGS: tuple[Flag, ...] = (
          "For this long after start, /livez reports unfinished post-start hooks as passing."),
     Flag("request-timeout", DURATION, 60 * _NS,
          "The longest a non-long-running request may take; also how long shutdown waits for in-flight requests."),
+    Flag("runtime-config", MAP_STRING_STRING, (),
+         "A set of key=value pairs that enable or disable built-in APIs: api/all, api/ga, api/beta, api/alpha, "
+         "<group>/<version> (/v1 for the core group) or <group>/<version>/<resource>, each =true or =false."),
     Flag("secure-port", INT, 6443, "The port on which to serve HTTPS with authentication and authorization."),
     Flag("shutdown-delay-duration", DURATION, 0,
          "After a termination signal, keep serving this long with /readyz failing before the listener closes, "
@@ -76,6 +91,7 @@ class ServerConfig:
     shutdown_delay_duration: float = 0.0
     request_timeout: float = 60.0
     storage_start_timeout: float = 60.0
+    runtime_config: tuple[str, ...] = ()
 
     @classmethod
     def from_flags(cls, values: Mapping[str, object]) -> ServerConfig:
@@ -104,6 +120,7 @@ class ServerConfig:
             shutdown_delay_duration=_seconds(values["shutdown_delay_duration"]),
             request_timeout=_seconds(values["request_timeout"]),
             storage_start_timeout=float(settings.STORAGE_START_TIMEOUT),
+            runtime_config=tuple(values["runtime_config"]),  # type: ignore[call-overload]
         )
 
     @property
@@ -178,6 +195,8 @@ def _problems(values: Mapping[str, object]) -> list[str]:
     for name, message in NON_NEGATIVE_DURATIONS.items():
         if int(values[name]) < 0:  # type: ignore[call-overload]
             problems.append(message)
+    runtime_config = read_runtime_config(*values["runtime_config"])  # type: ignore[misc]
+    problems.extend(validation_problems(runtime_config, ResourceCatalog(builtin_specs())))
     return problems
 
 

@@ -123,8 +123,10 @@ class Lifecycle:
         storage_start_timeout: float = 60.0,
         progress: Callable[[str], None] = lambda line: None,
         registry_factory: RegistryFactory | None = None,
+        storage_wrapper: Callable[[Storage], Storage] = lambda storage: storage,
     ) -> None:
         self.storage = StorageHandle()
+        self._storage_wrapper = storage_wrapper
         self._registry_factory = registry_factory
         self._registry: ServedRegistry | None = None
         self.hooks = tuple(hooks)
@@ -206,7 +208,8 @@ class Lifecycle:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._storage_start_timeout
         try:
-            storage = await asyncio.wait_for(open_storage(self._storage_options), self._storage_start_timeout)
+            opened = await asyncio.wait_for(open_storage(self._storage_options), self._storage_start_timeout)
+            storage = self._storage_wrapper(opened)
         except TimeoutError:
             raise self._unreachable("opening timed out") from None
         self.storage.set(storage)  # the `etcd` health check reports the real error while waiting

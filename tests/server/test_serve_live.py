@@ -113,15 +113,19 @@ def test_client_certificate_from_a_rogue_ca_is_refused_in_the_handshake(
     [
         ("/console/", 200, "text/html; charset=utf-8"),
         ("/apisx", 404, "application/json"),
-        ("/", 404, "application/json"),
+        ("/", 200, "application/json"),
     ],
-    ids=["console-is-django", "apisx-is-not-apis", "root-goes-to-the-api"],
+    ids=["console-is-django", "apisx-is-not-apis", "root-is-the-apis-path-index"],
 )
 def test_paths_reach_the_api_or_the_console(server: ServerProcess, path: str, status: int, content_type: str) -> None:
     got_status, headers, body = server.request("GET", path)
     assert (got_status, headers["content-type"]) == (status, content_type)
     if status == 404:
         assert json.loads(body)["reason"] == "NotFound"
+    if path == "/":
+        paths = json.loads(body)["paths"]
+        assert {"/api", "/api/v1", "/apis", "/apis/apps/v1", "/livez", "/metrics", "/version"} <= set(paths)
+        assert paths == sorted(paths)
 
 
 def test_console_without_slash_redirects_like_django(server: ServerProcess) -> None:
