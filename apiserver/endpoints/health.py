@@ -126,7 +126,8 @@ class LogCheck:
             self._flush()
         finally:
             with self._lock:
-                self._flushed_at = self._clock()
+                # The interval counts from the start of a flush, so a slow flush cannot postpone the next one.
+                self._flushed_at = self._flush_started_at
                 self._flush_started_at = None
 
 
