@@ -37,6 +37,8 @@ WATCH_TYPES: Final = (
     "application/json;stream=watch", "application/vnd.kubernetes.protobuf;stream=watch",
 )
 ANY_TYPE: Final = ("*/*",)
+ANY_OBJECT: Final = ""
+"""The body or response of a kind without a published definition (any object); None means a plain string."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class Parameter:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One HTTP method on one path. `request`/`response` name definitions; None means a plain string."""
+    """One HTTP method on one path. `request`/`response` name definitions (or are ANY_OBJECT, or None: a string)."""
 
     method: str
     operation_id: str
@@ -170,8 +172,8 @@ class _ResourcePaths:
         self.collection = f"{scope}/{spec.plural}"
         self.item = f"{self.collection}/{{name}}"
         self.watch_collection = f"{prefix}/watch/{'namespaces/{namespace}/' if spec.namespaced else ''}{spec.plural}"
-        self.object = schemas.definition_name(spec.group, spec.version, spec.kind)
-        self.list = schemas.definition_name(spec.group, spec.version, spec.kind + "List")
+        self.object = schemas.definition_name(spec.group, spec.version, spec.kind) or ANY_OBJECT
+        self.list = schemas.definition_name(spec.group, spec.version, spec.kind + "List") or ANY_OBJECT
         self.namespaced = "Namespaced" if spec.namespaced else ""
         self.gvk = (spec.group, spec.version, spec.kind)
         self.scope_parameters = (NAMESPACE,) if spec.namespaced else ()
@@ -284,7 +286,7 @@ class _ResourcePaths:
         parameters = (self.name_parameter, *self.scope_parameters)
         if subresource.connect:
             return PathItem(path, tuple(self._connect(subresource, suffix, (group, version, kind))), parameters)
-        definition = self.schemas.definition_name(group, version, kind)
+        definition = self.schemas.definition_name(group, version, kind) or ANY_OBJECT
         sub = _Subresource(self, subresource, suffix, (group, version, kind), definition)
         return PathItem(path, tuple(sub.operations()), (*parameters, PRETTY))
 
@@ -307,7 +309,7 @@ class _Subresource:
     subresource: Subresource
     suffix: str
     gvk: tuple[str, str, str]
-    definition: str | None
+    definition: str
 
     def _id(self, verb: str) -> str:
         return self.parent._id(verb, self.suffix)
@@ -339,7 +341,7 @@ def referenced_definitions(items: Sequence[PathItem]) -> list[str]:
     for item in items:
         for operation in item.operations:
             for name in (operation.request, operation.response):
-                if name is not None:
+                if name:
                     names[name] = None
     return list(names)
 

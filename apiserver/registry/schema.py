@@ -8,7 +8,8 @@ as upstream serves them. `TypeSchemas` builds one `Schema` node per definition f
 
 The `Schema` interface, also what strategic merge patch and server-side apply navigate (duck-typed):
 
-- `field(name) -> Schema | None`: the schema of a property of an object (None: not a known field);
+- `field(name) -> Schema | None`: the schema of a property of an object (None: not a known field), or of
+  any key's value for a map;
 - `items() -> Schema | None`: the schema of a list's elements;
 - `values() -> Schema | None`: the schema of a map's values (`additionalProperties`);
 - `patch_merge_key`, `patch_strategy` (`""`, `merge`, `replace`, `retainKeys`, `merge,retainKeys`),
@@ -36,6 +37,8 @@ SCHEMA_DIRECTORY: Final = "v1.32.0-local"
 DEFINITIONS_REF: Final = "#/definitions/"
 INT_OR_STRING: Final = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 QUANTITY: Final = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+TIME: Final = "io.k8s.apimachinery.pkg.apis.meta.v1.Time"
+MICRO_TIME: Final = "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime"
 # Go types with their own JSON decoding that keep whatever JSON they are given (json.RawMessage-like).
 RAW_DEFINITIONS: Final = frozenset({
     "io.k8s.apimachinery.pkg.runtime.RawExtension",
@@ -74,7 +77,7 @@ class Shape(enum.Enum):
     INTEGER = "integer"
     NUMBER = "number"
     BOOLEAN = "boolean"
-    TIME = "time"  # metav1.Time / MicroTime: RFC 3339 text
+    TIME = "time"  # metav1.Time / MicroTime (not any `date-time` string): RFC 3339 text parsed by Go
     INT_OR_STRING = "int-or-string"
     QUANTITY = "quantity"
     RAW = "raw"  # any JSON, kept verbatim and never checked
@@ -84,10 +87,9 @@ class Schema:
     """One node of a type schema. See the module docstring for the navigation interface."""
 
     __slots__ = (
-        "additional_properties", "default", "definition", "description", "embedded_resource", "enum",
+        "_items", "additional_properties", "default", "definition", "description", "embedded_resource", "enum",
         "format", "group_version_kinds", "int_or_string", "list_map_keys", "list_type", "map_type", "nullable",
-        "patch_merge_key", "patch_strategy", "preserve_unknown_fields", "properties", "required", "shape",
-        "type", "_items",
+        "patch_merge_key", "patch_strategy", "preserve_unknown_fields", "properties", "required", "shape", "type",
     )
 
     def __init__(self, definition: str = "") -> None:
@@ -114,7 +116,9 @@ class Schema:
         self.shape = Shape.RAW
 
     def field(self, name: str) -> Schema | None:
-        """The schema of property `name`, or None when the object has no such field."""
+        """The schema of property `name` (of any key, for a map), or None when the object has no such field."""
+        if self.shape is Shape.MAP:
+            return self.additional_properties
         return self.properties.get(name)
 
     def items(self) -> Schema | None:
@@ -132,12 +136,7 @@ class Schema:
         for step in path:
             if node is None:
                 return None
-            if isinstance(step, int):
-                node = node.items()
-            elif node.shape is Shape.MAP:
-                node = node.values()
-            else:
-                node = node.field(step)
+            node = node.items() if isinstance(step, int) else node.field(step)
         return node
 
     @property
@@ -164,7 +163,7 @@ def shape_of(schema: Schema) -> Shape:
     scalar = {"string": Shape.STRING, "integer": Shape.INTEGER, "number": Shape.NUMBER, "boolean": Shape.BOOLEAN}
     if schema.type == "string" and schema.format == "byte":
         return Shape.BYTES
-    if schema.type == "string" and schema.format == "date-time":
+    if schema.definition in (TIME, MICRO_TIME):
         return Shape.TIME
     if schema.type in scalar:
         return scalar[schema.type]
@@ -195,11 +194,10 @@ class TypeSchemas:
     @classmethod
     def builtin(cls) -> TypeSchemas:
         """The v1.32 built-in schemas, loaded on first use and shared afterwards (safe from any thread)."""
-        global _builtin
         with _builtin_lock:
-            if _builtin is None:
-                _builtin = cls(upstream_definitions(_read_definitions()))
-            return _builtin
+            if "schemas" not in _builtin:
+                _builtin["schemas"] = cls(upstream_definitions(_read_definitions()))
+            return _builtin["schemas"]
 
     @property
     def definitions(self) -> Mapping[str, Mapping[str, Any]]:
@@ -224,7 +222,7 @@ class TypeSchemas:
         return self._by_kind.keys()
 
 
-_builtin: TypeSchemas | None = None
+_builtin: dict[str, TypeSchemas] = {}
 _builtin_lock = threading.Lock()
 _MARKERS: Final = frozenset({
     "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type",

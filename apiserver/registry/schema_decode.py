@@ -12,7 +12,8 @@ it also collects, without failing, `unknown field "spec.containers[0].bogus"` an
 
 The walk below replays that decode: `decode_document` returns the fatal error (or None) and the strict errors.
 Values of unknown fields, and everything inside raw JSON (RawExtension, FieldsV1, JSON), are never looked at,
-as Go skips them. A document read with `strictjson.decode_pairs` (objects as `Pairs`) also yields duplicates.
+as Go skips them. A document read with `strictjson.decode_strict` (repeating objects as `Pairs`) also yields
+duplicates.
 """
 from __future__ import annotations
 
@@ -23,11 +24,10 @@ from typing import Any, Final
 from apiserver.meta.errors import go_quote
 from apiserver.meta.quantity import FORMAT_WRONG, QuantityError, parse_quantity
 from apiserver.meta.strictjson import Pairs
-from apiserver.registry.schema import Schema, Shape
+from apiserver.registry.schema import MICRO_TIME, Schema, Shape
 from apiserver.registry.schema_scalars import RFC3339, RFC3339_MICRO, go_base64_error, go_time_error
 
 MAX_STRICT_ERRORS: Final = 100
-MICRO_TIME: Final = "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime"
 _INT_RANGES: Final = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _SCALAR_GO_TYPES: Final = {
     Shape.STRING: "string", Shape.BYTES: "[]uint8", Shape.NUMBER: "float64", Shape.BOOLEAN: "bool",
@@ -252,8 +252,8 @@ class _Decoder:
 
     def _type_message(self, value_kind: str, target: str) -> str:
         if self.struct or self.fields:
-            field_path = ".".join(self.fields)
-            return f"json: cannot unmarshal {value_kind} into Go struct field {self.struct}.{field_path} of type {target}"
+            field = f"{self.struct}.{'.'.join(self.fields)}"
+            return f"json: cannot unmarshal {value_kind} into Go struct field {field} of type {target}"
         return f"json: cannot unmarshal {value_kind} into Go value of type {target}"
 
     def _save(self, message: str) -> None:

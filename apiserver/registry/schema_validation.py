@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import orjson
-
 from apiserver.meta.errors import BadRequest, go_quote
 from apiserver.meta.objects import JSONDict
-from apiserver.meta.strictjson import decode_pairs, has_duplicate_keys, yaml_duplicate_keys
+from apiserver.meta.strictjson import decode_strict, yaml_duplicate_keys
 from apiserver.registry.schema import Schema
 from apiserver.registry.schema_decode import DecodeResult, decode_document
 from apiserver.registry.schema_normalize import prune_unknown_fields
@@ -30,7 +28,7 @@ STRICT: Final = "Strict"
 WARN: Final = "Warn"
 IGNORE: Final = "Ignore"
 DIRECTIVES: Final = (IGNORE, WARN, STRICT)
-_YAML_TYPES: Final = frozenset({"application/yaml", "application/apply-patch+yaml"})
+_YAML_TYPE: Final = "application/yaml"
 
 
 def check_field_validation(
@@ -47,7 +45,7 @@ def check_field_validation(
         result = decode_document(obj, schema, strict=False)
         strict_errors: list[str] = []
     else:
-        is_yaml = _media_type(content_type) in _YAML_TYPES
+        is_yaml = _media_type(content_type) == _YAML_TYPE
         result = decode_document(obj if is_yaml else _strict_document(body, obj), schema)
         yaml_error = yaml_duplicate_keys(body) if is_yaml else None
         strict_errors = ([yaml_error] if yaml_error else []) + result.strict
@@ -71,12 +69,11 @@ def strict_decoding_error(errors: list[str]) -> str:
 
 
 def _strict_document(body: bytes, obj: JSONDict) -> Any:
-    """The body as the strict decoder sees it: with repeated keys (as `Pairs`) when it has any."""
+    """The body as the strict decoder sees it: objects that repeat a key as `Pairs`."""
     try:
-        decoded = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        return decode_strict(body)
+    except ValueError:
         return obj  # a body only Go's decoder accepts (e.g. invalid UTF-8): no duplicate detection
-    return decode_pairs(body) if has_duplicate_keys(body, decoded) else decoded
 
 
 def _handled_prefix(obj: JSONDict, handled_as: str) -> str:
