@@ -22,6 +22,9 @@ from apiserver.meta.errors import BadRequest, Invalid, go_quote
 from apiserver.meta.gvk import GroupVersion
 from apiserver.meta.objects import JSONDict
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, validate_field_manager
+from apiserver.registry.schema import TypeSchemas
+from apiserver.registry.schema_normalize import apply_schema_defaults, canonicalize_quantities
+from apiserver.registry.schema_validation import check_field_validation
 from apiserver.registry.spec import ResourceSpec
 
 if TYPE_CHECKING:
@@ -76,6 +79,29 @@ def _patch_option_errors(request: Request, field_manager: str, *, apply: bool) -
     if "force" in request.query:
         return [FieldError.forbidden(FieldPath("force"), "may not be specified for non-apply patch")]
     return []
+
+
+def apply_type_schema(
+    resource: ResourceRequest, body: bytes, media: MediaType, obj: JSONDict, field_validation: str
+) -> list[str]:
+    """Field validation (Strict/Warn/Ignore), pruning, quantity canonicalisation and schema defaults of a
+    decoded create or update body, as upstream's decoder does them; returns the Warning texts.
+
+    Raises BadRequest with upstream's strict decoding or type error messages. Kinds without a published schema
+    pass unchanged. Protobuf bodies cannot carry unknown or duplicate fields, so only their quantities and
+    defaults are normalised.
+    """
+    spec = resource.spec
+    schema = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
+    if schema is None:
+        return []
+    warnings: list[str] = []
+    if media.name != APPLICATION_PROTOBUF:
+        content_type = resource.request.header("content-type") or ""
+        warnings = check_field_validation(body, content_type, obj, schema, field_validation)
+    canonicalize_quantities(obj, schema)
+    apply_schema_defaults(obj, schema)
+    return warnings
 
 
 def decode_object(resource: ResourceRequest, body: bytes, media: MediaType) -> JSONDict:

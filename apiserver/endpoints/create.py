@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from apiserver.admission.interface import Operation
 from apiserver.endpoints.answers import send_object
-from apiserver.endpoints.bodies import decode_object, ensure_namespace, write_options
+from apiserver.endpoints.bodies import apply_type_schema, decode_object, ensure_namespace, write_options
 from apiserver.http.negotiation import negotiate_input, negotiate_output
 from apiserver.meta.objects import JSONDict
 from apiserver.registry.context import RequestContext
@@ -29,12 +29,13 @@ async def handle(resource: ResourceRequest) -> None:
     body = await request.body()
     options = write_options(request, "CreateOptions")
     obj = decode_object(resource, body, media)
+    warnings = apply_type_schema(resource, body, media, obj, options.field_validation)
     wipe_system_fields(obj)
     ensure_namespace(obj, resource.namespace, resource.spec)
     name = _name(obj)
     context = RequestContext(
         namespace=resource.namespace, dry_run=options.dry_run, field_manager=options.field_manager,
-        now=resource.server.clock,
+        now=resource.server.clock, warnings=warnings,
     )
     await resource.server.admission.admit(resource.attributes(Operation.CREATE, obj, dry_run=options.dry_run,
                                                                name=name))

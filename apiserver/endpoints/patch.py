@@ -1,11 +1,12 @@
-"""PATCH with a JSON patch (RFC 6902) or a JSON merge patch (RFC 7386), as kube-apiserver's PatchResource.
+"""PATCH with a JSON patch (RFC 6902), a JSON merge patch (RFC 7386) or a strategic merge patch (driven by the
+type schemas' patch strategies and merge keys), as kube-apiserver's PatchResource.
 
-The Content-Type is checked first (415 listing what is served; strategic merge and apply arrive with the next
-issue). The patch is applied inside the store's guaranteed update, to the current object each time it is read,
-so a conflicting writer only causes a retry. Failures are upstream's: an undecodable JSON patch is a 400 with
-Go's message, one that does not apply a 422 with go-restful's generic text, a merge patch that is not JSON a 400
-`Invalid JSON Patch`, a result that is not an object of the resource's kind a 422 on field `patch`, and a
-changed name or namespace a 400.
+The Content-Type is checked first (415 listing what is served; a strategic merge patch on a kind without a type
+schema is a 415 too, as upstream's for custom resources). The patch is applied inside the store's guaranteed
+update, to the current object each time it is read, so a conflicting writer only causes a retry. Failures are
+upstream's: an undecodable JSON patch is a 400 with Go's message, one that does not apply a 422 with
+go-restful's generic text, a merge patch that is not JSON a 400 `Invalid JSON Patch`, a result that is not an
+object of the resource's kind a 422 on field `patch`, and a changed name or namespace a 400.
 """
 from __future__ import annotations
 
@@ -26,17 +27,29 @@ from apiserver.endpoints.bodies import (
     write_options,
 )
 from apiserver.http.jsonsyntax import go_syntax_error
-from apiserver.http.negotiation import JSON_PATCH, MERGE_PATCH, DecodeError, decode_json, negotiate_output
+from apiserver.http.negotiation import (
+    JSON_PATCH,
+    MERGE_PATCH,
+    STRATEGIC_MERGE_PATCH,
+    DecodeError,
+    decode_json,
+    negotiate_output,
+)
 from apiserver.meta.errors import BadRequest, Invalid, RequestEntityTooLarge, StatusDetails, UnsupportedMediaType
 from apiserver.meta.gvk import GroupVersion
 from apiserver.meta.objects import JSONDict
+from apiserver.meta.patch import strategic_merge_patch
+from apiserver.meta.strictjson import duplicate_json_fields
 from apiserver.meta.validation import FieldError, FieldPath
 from apiserver.registry.context import RequestContext
+from apiserver.registry.schema import Schema, TypeSchemas
+from apiserver.registry.schema_normalize import apply_schema_defaults, canonicalize_quantities, prune_unknown_fields
+from apiserver.registry.schema_validation import STRICT, check_object, strict_decoding_error
 
 if TYPE_CHECKING:
     from apiserver.endpoints.resources import ResourceRequest
 
-PATCH_TYPES = (JSON_PATCH, MERGE_PATCH)
+PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
 MAX_JSON_PATCH_OPERATIONS = 10000
 _PATCH_REJECTED = "the server rejected our request due to an error in our request"
 
@@ -51,7 +64,8 @@ async def handle(resource: ResourceRequest) -> None:
         namespace=resource.namespace, dry_run=options.dry_run, field_manager=options.field_manager,
         now=resource.server.clock,
     )
-    patcher = _Patcher(resource, patch_type, patch, dry_run=options.dry_run)
+    patcher = _Patcher(resource, patch_type, patch, dry_run=options.dry_run,
+                       field_validation=options.field_validation, warnings=context.warnings)
     stored = await resource.store.guaranteed_update(
         resource.namespace, resource.name, patcher.apply, context, subresource=resource.subresource,
         validate=resource.admission_hook(Operation.UPDATE, dry_run=options.dry_run),
@@ -71,23 +85,54 @@ def _patch_type(content_type: str) -> str:
 class _Patcher:
     """Applies one patch to whatever the store reads as current, then runs mutating admission."""
 
-    def __init__(self, resource: ResourceRequest, patch_type: str, patch: bytes, *, dry_run: bool) -> None:
+    def __init__(
+        self, resource: ResourceRequest, patch_type: str, patch: bytes, *, dry_run: bool, field_validation: str,
+        warnings: list[str],
+    ) -> None:
         self._resource = resource
         self._patch_type = patch_type
         self._patch = patch
         self._dry_run = dry_run
+        self._field_validation = field_validation
+        self._warnings = warnings
+        spec = resource.spec
+        self._schema = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
+        if patch_type == STRATEGIC_MERGE_PATCH and self._schema is None:
+            # Upstream serves strategic merge patch only for types it knows the Go structs of.
+            raise UnsupportedMediaType([JSON_PATCH, MERGE_PATCH])
 
     async def apply(self, current: JSONDict) -> JSONDict:
         if self._patch_type == JSON_PATCH:
             patched = apply_json_patch(current, self._patch)
+        elif self._patch_type == STRATEGIC_MERGE_PATCH:
+            patched = strategic_merge_patch(current, _decode_patch_object(self._patch), self._schema)
         else:
             patched = apply_merge_patch(current, self._patch)
         obj = self._as_object(patched)
+        if self._schema is not None:
+            self._apply_schema(obj, self._schema)
         ensure_namespace(obj, self._resource.namespace, self._resource.spec)
         check_name(obj, self._resource.name)
         attributes = self._resource.attributes(Operation.UPDATE, obj, current, dry_run=self._dry_run)
         await self._resource.server.admission.admit(attributes)
         return obj
+
+    def _apply_schema(self, obj: JSONDict, schema: Schema) -> None:
+        """The patched object's typed decode, as upstream re-decodes it: a type error is a 422 on `patch`,
+        unknown (and, for merge patches, duplicate) fields follow fieldValidation; then prune and normalise."""
+        result = check_object(obj, schema)
+        if result.error is not None:
+            raise _invalid_patch(obj, result.error)
+        strict = list(result.strict)
+        if self._patch_type != JSON_PATCH:
+            strict = duplicate_json_fields(self._patch) + strict
+        if strict and self._field_validation == STRICT:
+            raise BadRequest(strict_decoding_error(strict))
+        if strict and self._field_validation != "Ignore":
+            self._warnings.extend(warning for warning in strict if warning not in self._warnings)
+        prune_unknown_fields(obj, schema)
+        canonicalize_quantities(obj, schema)
+        apply_schema_defaults(obj, schema)
 
     def _as_object(self, patched: Any) -> JSONDict:
         """The patched document decoded as an object of the resource (422 on field `patch` otherwise)."""
@@ -129,6 +174,21 @@ def apply_json_patch(current: JSONDict, patch: bytes) -> Any:
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, KeyError, IndexError, TypeError):
         # Upstream wraps the library's error in a generic 422 whose message leaves the reason out.
         raise Invalid.from_message(_PATCH_REJECTED, details=StatusDetails()) from None
+
+
+def _decode_patch_object(patch: bytes) -> dict[str, Any]:
+    """A strategic merge patch body: a JSON object (json.Unmarshal into map[string]interface{})."""
+    try:
+        document = decode_json(patch)
+    except DecodeError as error:
+        raise BadRequest(str(error)) from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise BadRequest(
+            f"json: cannot unmarshal {_json_kind(document)} into Go value of type map[string]interface {{}}"
+        )
+    return document
 
 
 def _decode_json_patch(patch: bytes) -> list[Any]:

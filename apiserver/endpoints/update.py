@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from apiserver.admission.interface import Operation
 from apiserver.endpoints.answers import send_object
-from apiserver.endpoints.bodies import check_name, decode_object, ensure_namespace, write_options
+from apiserver.endpoints.bodies import apply_type_schema, check_name, decode_object, ensure_namespace, write_options
 from apiserver.http.negotiation import negotiate_input, negotiate_output
 from apiserver.registry.context import RequestContext
 
@@ -25,11 +25,12 @@ async def handle(resource: ResourceRequest) -> None:
     body = await request.body()
     options = write_options(request, "UpdateOptions")
     obj = decode_object(resource, body, media)
+    warnings = apply_type_schema(resource, body, media, obj, options.field_validation)
     ensure_namespace(obj, resource.namespace, resource.spec)
     check_name(obj, resource.name)
     context = RequestContext(
         namespace=resource.namespace, dry_run=options.dry_run, field_manager=options.field_manager,
-        now=resource.server.clock,
+        now=resource.server.clock, warnings=warnings,
     )
     stored, created = await resource.store.update(
         resource.namespace, resource.name, obj, context, subresource=resource.subresource,

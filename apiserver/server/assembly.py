@@ -16,6 +16,7 @@ from apiserver.admission.interface import NamespaceLister
 from apiserver.endpoints.discovery import build_discovery_routes
 from apiserver.endpoints.health import HealthRegistry
 from apiserver.endpoints.metrics import metrics_app
+from apiserver.endpoints.openapi import build_openapi_routes
 from apiserver.endpoints.paths import health_paths, paths_app
 from apiserver.endpoints.resources import ResourceEndpoints, ResourceServer
 from apiserver.endpoints.router import Route, build_router
@@ -80,7 +81,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     index = paths_app(holder, lambda: [*health_paths(health), *NON_RESOURCE_PATHS])
     router = build_router(
         health=health, version=build_version_info(), resources=resources, fallback=index,
-        routes=[*discovery, Route("/metrics", metrics_app(metrics.registry))],
+        routes=[*discovery, *build_openapi_routes(holder), Route("/metrics", metrics_app(metrics.registry))],
     )
 
     def served_resource(info: RequestInfo) -> bool:
@@ -91,7 +92,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
 
 
 # Served paths outside discovery and health, listed by `GET /` as upstream lists its own.
-NON_RESOURCE_PATHS = ("/metrics", "/version")
+NON_RESOURCE_PATHS = ("/metrics", "/openapi/v2", "/openapi/v3", "/openapi/v3/", "/version")
 
 
 def storage_metric_types(catalog: ResourceCatalog, prefix: str) -> Callable[[str], str]:

@@ -73,11 +73,10 @@ def test_create_cluster_role_binding(kubectl: Kubectl, namespace: str) -> None:
 def test_create_from_a_file_and_read_back_as_yaml_and_json(kubectl: Kubectl, namespace: str, tmp_path: Path) -> None:
     manifest = tmp_path / "cm.yaml"
     manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-file\ndata:\n  a: b\n")
-    # --validate=false: client-side schema validation needs /openapi/v3, which is not served yet.
-    assert run(kubectl, "-n", namespace, "create", "-f", str(manifest), "--validate=false") == (
+    assert run(kubectl, "-n", namespace, "create", "-f", str(manifest)) == (
         "configmap/from-file created\n"
     )
-    again = kubectl.run("-n", namespace, "create", "-f", str(manifest), "--validate=false")
+    again = kubectl.run("-n", namespace, "create", "-f", str(manifest))
     assert again.returncode == 1
     assert again.stderr == (
         f'Error from server (AlreadyExists): error when creating "{manifest}": configmaps "from-file" already exists\n'

@@ -111,13 +111,14 @@ def test_the_default_namespace_cannot_be_deleted(server: ServerProcess) -> None:
                                              {"name": "default", "kind": "namespaces"}))
 
 
-def test_strategic_merge_patch_is_not_served_yet(server: ServerProcess) -> None:
+def test_an_unknown_patch_type_is_415_listing_the_served_ones(server: ServerProcess) -> None:
     request(server, "POST", CONFIGMAPS, b'{"metadata":{"name":"patched"}}')
     status, _, answer = request(server, "PATCH", f"{CONFIGMAPS}/patched", b"{}",
-                                {"Content-Type": "application/strategic-merge-patch+json"})
+                                {"Content-Type": "application/x-unknown-patch"})
     assert (status, answer) == (415, failure(
         415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types "
-        "include: application/json-patch+json, application/merge-patch+json"))
+        "include: application/json-patch+json, application/merge-patch+json, "
+        "application/strategic-merge-patch+json"))
     request(server, "DELETE", f"{CONFIGMAPS}/patched")
 
 
