@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from apiserver.admission.interface import Operation
 from apiserver.endpoints.answers import send_object
 from apiserver.endpoints.bodies import apply_type_schema, decode_object, ensure_namespace, write_options
+from apiserver.endpoints.managed import FieldManager
 from apiserver.http.negotiation import negotiate_input, negotiate_output
 from apiserver.meta.objects import JSONDict
 from apiserver.registry.context import RequestContext
@@ -30,12 +31,13 @@ async def handle(resource: ResourceRequest) -> None:
     options = write_options(request, "CreateOptions")
     obj = decode_object(resource, body, media)
     warnings = apply_type_schema(resource, body, media, obj, options.field_validation)
+    obj = FieldManager(resource, options.field_manager).track(None, obj)
     wipe_system_fields(obj)
     ensure_namespace(obj, resource.namespace, resource.spec)
     name = _name(obj)
     context = RequestContext(
         namespace=resource.namespace, dry_run=options.dry_run, field_manager=options.field_manager,
-        now=resource.server.clock, warnings=warnings,
+        now=resource.server.clock, warnings=warnings, user=request.user,
     )
     await resource.server.admission.admit(resource.attributes(Operation.CREATE, obj, dry_run=options.dry_run,
                                                                name=name))

@@ -19,6 +19,7 @@ import orjson
 from apiserver.admission.interface import Operation
 from apiserver.endpoints.answers import send_object
 from apiserver.endpoints.bodies import (
+    WriteOptions,
     check_name,
     ensure_namespace,
     internal_package,
@@ -26,21 +27,32 @@ from apiserver.endpoints.bodies import (
     with_type_meta,
     write_options,
 )
+from apiserver.endpoints.managed import FieldManager
 from apiserver.http.jsonsyntax import go_syntax_error
 from apiserver.http.negotiation import (
+    APPLY_PATCH,
     JSON_PATCH,
     MERGE_PATCH,
     STRATEGIC_MERGE_PATCH,
     DecodeError,
     decode_json,
     negotiate_output,
+    yaml_to_json,
 )
-from apiserver.meta.errors import BadRequest, Invalid, RequestEntityTooLarge, StatusDetails, UnsupportedMediaType
+from apiserver.meta.errors import (
+    BadRequest,
+    Invalid,
+    NotFound,
+    RequestEntityTooLarge,
+    StatusDetails,
+    UnsupportedMediaType,
+)
 from apiserver.meta.gvk import GroupVersion
 from apiserver.meta.objects import JSONDict
 from apiserver.meta.patch import strategic_merge_patch
 from apiserver.meta.strictjson import duplicate_json_fields
 from apiserver.meta.validation import FieldError, FieldPath
+from apiserver.registry.apply import applied_object, uid_mismatch
 from apiserver.registry.context import RequestContext
 from apiserver.registry.schema import Schema, TypeSchemas
 from apiserver.registry.schema_normalize import apply_schema_defaults, canonicalize_quantities, prune_unknown_fields
@@ -49,7 +61,7 @@ from apiserver.registry.schema_validation import STRICT, check_object, strict_de
 if TYPE_CHECKING:
     from apiserver.endpoints.resources import ResourceRequest
 
-PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
+PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 MAX_JSON_PATCH_OPERATIONS = 10000
 _PATCH_REJECTED = "the server rejected our request due to an error in our request"
 
@@ -59,13 +71,16 @@ async def handle(resource: ResourceRequest) -> None:
     patch_type = _patch_type(request.header("content-type") or "")
     output = negotiate_output(request, available=resource.serializers)
     patch = await request.body()
-    options = write_options(request, "PatchOptions")
+    options = write_options(request, "PatchOptions", apply=patch_type == APPLY_PATCH)
+    if patch_type == APPLY_PATCH:
+        return await _serve_apply(resource, patch, options, output)
     context = RequestContext(
         namespace=resource.namespace, dry_run=options.dry_run, field_manager=options.field_manager,
         now=resource.server.clock,
     )
     patcher = _Patcher(resource, patch_type, patch, dry_run=options.dry_run,
-                       field_validation=options.field_validation, warnings=context.warnings)
+                       field_validation=options.field_validation, warnings=context.warnings,
+                       manager=FieldManager(resource, options.field_manager))
     stored = await resource.store.guaranteed_update(
         resource.namespace, resource.name, patcher.apply, context, subresource=resource.subresource,
         validate=resource.admission_hook(Operation.UPDATE, dry_run=options.dry_run),
@@ -87,8 +102,9 @@ class _Patcher:
 
     def __init__(
         self, resource: ResourceRequest, patch_type: str, patch: bytes, *, dry_run: bool, field_validation: str,
-        warnings: list[str],
+        warnings: list[str], manager: FieldManager,
     ) -> None:
+        self._manager = manager
         self._resource = resource
         self._patch_type = patch_type
         self._patch = patch
@@ -99,7 +115,7 @@ class _Patcher:
         self._schema = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
         if patch_type == STRATEGIC_MERGE_PATCH and self._schema is None:
             # Upstream serves strategic merge patch only for types it knows the Go structs of.
-            raise UnsupportedMediaType([JSON_PATCH, MERGE_PATCH])
+            raise UnsupportedMediaType([JSON_PATCH, MERGE_PATCH, APPLY_PATCH])
 
     async def apply(self, current: JSONDict) -> JSONDict:
         if self._patch_type == JSON_PATCH:
@@ -111,6 +127,7 @@ class _Patcher:
         obj = self._as_object(patched)
         if self._schema is not None:
             self._apply_schema(obj, self._schema)
+        obj = self._manager.track(current, obj)
         ensure_namespace(obj, self._resource.namespace, self._resource.spec)
         check_name(obj, self._resource.name)
         attributes = self._resource.attributes(Operation.UPDATE, obj, current, dry_run=self._dry_run)
@@ -146,6 +163,84 @@ class _Patcher:
         if (group_version.group, group_version.version, kind) != (spec.group, spec.version, spec.kind):
             raise _invalid_patch(patched, _conversion_message(self._resource, group_version, kind))
         return with_type_meta(patched if isinstance(patched, dict) else {}, spec)
+
+
+async def _serve_apply(resource: ResourceRequest, body: bytes, options: WriteOptions, output: Any) -> None:
+    """Server-side apply: update the live object, or create it (201) when there is none, as upstream's
+    applyPatcher. A no-op apply hands the live object back unchanged, so nothing is written."""
+    try:
+        applied = applied_object(yaml_to_json(body))
+    except DecodeError as error:
+        raise BadRequest(f"error decoding YAML: {error}") from None
+    force = _go_bool(resource.request.query_value("force") or "false")
+    manager = FieldManager(resource, options.field_manager)
+    context = RequestContext(
+        namespace=resource.namespace, dry_run=options.dry_run, field_manager=options.field_manager,
+        now=resource.server.clock, user=resource.request.user,
+    )
+    applier = _Applier(resource, applied, manager, force=force, dry_run=options.dry_run)
+    try:
+        stored = await resource.store.guaranteed_update(
+            resource.namespace, resource.name, applier.update, context, subresource=resource.subresource,
+            validate=resource.admission_hook(Operation.UPDATE, dry_run=options.dry_run),
+        )
+    except NotFound:
+        if resource.subresource:
+            raise
+        created = await applier.create_object()
+        validate = resource.admission_hook(Operation.CREATE, dry_run=options.dry_run, name=resource.name)
+        stored = await resource.store.create(resource.namespace, created, context, validate=validate)
+        return await send_object(resource, 201, stored, output, context.warnings)
+    await send_object(resource, 200, stored, output, context.warnings)
+
+
+class _Applier:
+    """One server-side apply, run against whatever the store reads as current."""
+
+    def __init__(self, resource: ResourceRequest, applied: JSONDict, manager: FieldManager, *, force: bool,
+                 dry_run: bool) -> None:
+        self._resource, self._applied, self._manager = resource, applied, manager
+        self._force, self._dry_run = force, dry_run
+        spec = resource.spec
+        self._schema = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
+
+    async def update(self, current: JSONDict) -> JSONDict:
+        result = self._manager.apply(current, self._applied, force=self._force)
+        if not result.changed:
+            return current
+        obj = self._finish(result.obj)
+        attributes = self._resource.attributes(Operation.UPDATE, obj, current, dry_run=self._dry_run)
+        await self._resource.server.admission.admit(attributes)
+        return obj
+
+    async def create_object(self) -> JSONDict:
+        result = self._manager.apply(None, self._applied, force=self._force)
+        spec = self._resource.spec
+        if (conflict := uid_mismatch(spec.plural, spec.group, result.obj)) is not None:
+            raise conflict
+        obj = self._finish(result.obj)
+        attributes = self._resource.attributes(Operation.CREATE, obj, dry_run=self._dry_run, name=self._resource.name)
+        await self._resource.server.admission.admit(attributes)
+        return obj
+
+    def _finish(self, obj: JSONDict) -> JSONDict:
+        obj = with_type_meta(obj, self._resource.spec)
+        if self._schema is not None:
+            prune_unknown_fields(obj, self._schema)
+            canonicalize_quantities(obj, self._schema)
+            apply_schema_defaults(obj, self._schema)
+        ensure_namespace(obj, self._resource.namespace, self._resource.spec)
+        check_name(obj, self._resource.name)
+        return obj
+
+
+def _go_bool(text: str) -> bool:
+    """strconv.ParseBool, as the `force` query parameter is read; anything else is a 400."""
+    if text in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if text in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise BadRequest(f'strconv.ParseBool: parsing "{text}": invalid syntax')
 
 
 def _conversion_message(resource: ResourceRequest, group_version: GroupVersion, kind: str) -> str:

@@ -9,7 +9,7 @@ with everything resolved. Errors a handler raises before it starts its response 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -18,7 +18,7 @@ from apiserver.admission.interface import AdmissionAttributes, Operation
 from apiserver.endpoints import answers
 from apiserver.http.asgi import Message, Receive, Scope, Send
 from apiserver.http.negotiation import JSON, PROTOBUF, YAML, MediaType, protobuf_codec
-from apiserver.http.request import ClientDisconnected, Request, request_info_of, set_request_info
+from apiserver.http.request import ClientDisconnected, Request, request_info_of, set_request_info, user_of
 from apiserver.meta.errors import ApiError, MethodNotAllowed, path_not_found, route_error
 from apiserver.meta.objects import Clock, JSONDict, utc_now
 from apiserver.meta.requestinfo import RequestInfo, parse_request_info
@@ -39,6 +39,11 @@ _ITEM_METHODS = {"GET": ("get",), "PUT": ("update",), "PATCH": ("patch",), "DELE
 _STATUS_VERBS = frozenset({"get", "update", "patch"})
 
 
+SubresourceStores = Callable[[str], Any]
+"""Builds the store of a subresource with its own semantics for the parent object's name (serviceaccounts/token):
+an object with `spec` (what the request reads and answers) and the verb methods the subresource serves."""
+
+
 class StoreProvider(Protocol):
     """Where handlers find the store of a resource (the Registry)."""
 
@@ -51,7 +56,8 @@ class StoreProvider(Protocol):
 class ResourceServer:
     """What every resource handler shares: the catalog, the stores, admission, the clock and shutdown.
 
-    `catalog` may be a CatalogHolder, whose current catalog is read once per request.
+    `catalog` may be a CatalogHolder, whose current catalog is read once per request. `subresources` maps
+    (group, plural, subresource) to the stores of create-only subresources with semantics of their own.
     """
 
     catalog: ResourceCatalog | CatalogHolder
@@ -61,6 +67,7 @@ class ResourceServer:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     min_request_timeout: float = DEFAULT_MIN_REQUEST_TIMEOUT
     bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL
+    subresources: Mapping[tuple[str, str, str], SubresourceStores] = field(default_factory=dict)
 
     def current_catalog(self) -> ResourceCatalog:
         catalog = self.catalog
@@ -93,7 +100,7 @@ class ResourceRequest:
         return AdmissionAttributes(
             operation=operation, group=spec.group, version=spec.version, resource=spec.plural, kind=spec.kind,
             namespace=self.namespace, name=self.name if name is None else name, subresource=self.subresource,
-            object=obj, old_object=old, dry_run=dry_run,
+            object=obj, old_object=old, user=user_of(self.request.scope), dry_run=dry_run,
         )
 
     def admission_hook(
@@ -180,6 +187,10 @@ class ResourceEndpoints:
         namespace = _namespace(info, spec)
         if len(parts) > 3 or (watch_path and subresource) or not _route_exists(info, spec, name):
             raise route_error(404)
+        stores = self.server.subresources.get((spec.group, spec.plural, subresource))
+        if stores is not None:
+            return self._create_only_subresource(request, info, receive, send, stores(name), namespace, name,
+                                                 subresource)
         if subresource and (spec.subresource(subresource) is None or subresource != "status"):
             raise route_error(404)
         verb = _verb(request.method, info, spec, name=name, subresource=subresource, watch_path=watch_path)
@@ -191,6 +202,19 @@ class ResourceEndpoints:
             request=request, receive=receive, send=send, server=self.server, spec=spec,
             store=cast("ResourceStore", store), verb=verb,
             namespace=namespace, name=name, subresource=subresource, watch_path=watch_path,
+        )
+
+    def _create_only_subresource(
+        self, request: Request, info: RequestInfo, receive: Receive, send: Send, store: Any, namespace: str,
+        name: str, subresource: str,
+    ) -> ResourceRequest:
+        """A POST to a subresource whose store answers creates (a TokenRequest); other methods are 405."""
+        if request.method != "POST" or info.verb != "create":
+            raise route_error(405)
+        return ResourceRequest(
+            request=request, receive=receive, send=send, server=self.server, spec=store.spec,
+            store=cast("ResourceStore", store), verb="create", namespace=namespace, name=name,
+            subresource=subresource,
         )
 
     def _spec(self, info: RequestInfo) -> ResourceSpec:

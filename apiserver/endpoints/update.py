@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING
 from apiserver.admission.interface import Operation
 from apiserver.endpoints.answers import send_object
 from apiserver.endpoints.bodies import apply_type_schema, check_name, decode_object, ensure_namespace, write_options
+from apiserver.endpoints.managed import FieldManager
 from apiserver.http.negotiation import negotiate_input, negotiate_output
+from apiserver.meta.objects import JSONDict
 from apiserver.registry.context import RequestContext
+from apiserver.registry.store import AdmissionHook
 
 if TYPE_CHECKING:
     from apiserver.endpoints.resources import ResourceRequest
@@ -35,6 +38,20 @@ async def handle(resource: ResourceRequest) -> None:
     stored, created = await resource.store.update(
         resource.namespace, resource.name, obj, context, subresource=resource.subresource,
         validate=resource.admission_hook(Operation.UPDATE, dry_run=options.dry_run),
-        mutate=resource.admission_hook(Operation.UPDATE, dry_run=options.dry_run, mutate=True),
+        mutate=_tracking(resource, FieldManager(resource, options.field_manager),
+                         resource.admission_hook(Operation.UPDATE, dry_run=options.dry_run, mutate=True)),
     )
     await send_object(resource, 201 if created else 200, stored, output, context.warnings)
+
+
+def _tracking(resource: ResourceRequest, manager: FieldManager, admit: AdmissionHook) -> AdmissionHook:
+    """The store's mutate hook: record this write in managedFields, then run mutating admission (upstream's
+    order: the field manager wraps the update before admission sees it)."""
+
+    async def mutate(new: JSONDict, old: JSONDict | None) -> None:
+        tracked = manager.track(old, new)
+        new.clear()
+        new.update(tracked)
+        await admit(new, old)
+
+    return mutate

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote_to_bytes
 
+from apiserver.auth.user import UserInfo
 from apiserver.http.asgi import Receive, Scope
 from apiserver.meta.errors import RequestEntityTooLarge
 from apiserver.meta.requestinfo import RequestInfo
@@ -18,6 +19,7 @@ from apiserver.meta.requestinfo import RequestInfo
 DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024
 
 _REQUEST_INFO_KEY = "pilothouse.request_info"
+_USER_KEY = "pilothouse.user"
 _QUERY_KEY = "pilothouse.query"
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
@@ -58,6 +60,23 @@ def request_info_of(scope: Scope) -> RequestInfo:
 
 def set_request_info(scope: Scope, info: RequestInfo) -> None:
     scope.setdefault("state", {})[_REQUEST_INFO_KEY] = info
+
+
+def user_of(scope: Scope) -> UserInfo | None:
+    """The user the request acts as (after impersonation), or None before the authentication filter ran."""
+    user: UserInfo | None = scope.get("state", {}).get(_USER_KEY)
+    return user
+
+
+def set_user(scope: Scope, user: UserInfo) -> None:
+    """Record who the request acts as; the authentication filter, then the impersonation filter, call this."""
+    scope.setdefault("state", {})[_USER_KEY] = user
+
+
+def tls_of(scope: Scope) -> dict[str, object] | None:
+    """The ASGI TLS extension of the connection (`scope["extensions"]["tls"]`), or None over plain HTTP."""
+    extension: dict[str, object] | None = (scope.get("extensions") or {}).get("tls")
+    return extension
 
 
 class Request:
@@ -129,6 +148,16 @@ class Request:
     @property
     def request_info(self) -> RequestInfo:
         return request_info_of(self.scope)
+
+    @property
+    def tls(self) -> dict[str, object] | None:
+        """The TLS extension (peer certificate chain and its verification error); None over plain HTTP."""
+        return tls_of(self.scope)
+
+    @property
+    def user(self) -> UserInfo | None:
+        """The user the request acts as; None when no authentication filter ran."""
+        return user_of(self.scope)
 
     async def body(self) -> bytes:
         if self._body is None:

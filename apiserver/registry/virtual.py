@@ -1,8 +1,8 @@
 """VirtualStore: the store of a resource that is never stored (TokenReview, SubjectAccessReview, Binding, ...).
 
-Create-only reviews answer with the object they were sent; the review logic itself (authenticating a token,
-authorizing a request) arrives with the security issue, so until then `status` stays as the client sent it
-(normally empty). ComponentStatuses (get/list, computed from health probes upstream) list nothing yet.
+A create is answered by the store's `Answer` (the reviews of `registry.reviews`, given by the server assembly
+with `answer_with`); without one it answers with the object as sent, after admission. ComponentStatuses
+(get/list, computed from health probes upstream) list nothing yet.
 """
 from __future__ import annotations
 
@@ -13,24 +13,32 @@ from apiserver.meta.objects import JSONDict
 from apiserver.registry import codec, metadata
 from apiserver.registry.context import ListOptions, RequestContext, StoredObject
 from apiserver.registry.listing import ListResult
+from apiserver.registry.reviews import Answer, Validate
 from apiserver.registry.spec import ResourceSpec
 from apiserver.registry.translation import not_found
 
 
 class VirtualStore:
-    """Verbs of a virtual spec: `create` answers with the object; get/list serve nothing; others are 405."""
+    """Verbs of a virtual spec: `create` answers; get/list serve nothing; others are 405."""
 
-    def __init__(self, spec: ResourceSpec) -> None:
+    def __init__(self, spec: ResourceSpec, *, answer: Answer | None = None) -> None:
         if not spec.virtual:
             raise ValueError(f"{spec.group_resource} is stored: use ResourceStore")
         self.spec = spec
+        self._answer = answer
+
+    def answer_with(self, answer: Answer) -> None:
+        """Answer creates with `answer` from now on (set once, by the server assembly, before serving)."""
+        self._answer = answer
 
     async def create(self, namespace: str, obj: JSONDict, ctx: RequestContext, *,
-                     validate: object | None = None) -> StoredObject:
-        """The object as sent (kind and apiVersion set, namespace checked), after the admission callback."""
+                     validate: Validate = None) -> StoredObject:
+        """The answer (kind and apiVersion set, namespace checked); the answer runs the admission callback."""
         obj = metadata.stamp_kind(obj, self.spec)
         metadata.match_request_namespace(obj, namespace, self.spec.namespaced)
-        if callable(validate):
+        if self._answer is not None:
+            obj = await self._answer(obj, namespace, ctx, validate)
+        elif validate is not None:
             await validate(copy.deepcopy(obj), None)
         return StoredObject.of(codec.order_object(obj))
 

@@ -11,11 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from apiserver.admission.chain import DEFAULT_PLUGINS, build_admission_chain
+from apiserver.admission.chain import DEFAULT_PLUGINS, AdmissionChain, build_admission_chain
 from apiserver.admission.interface import NamespaceLister
+from apiserver.admission.plugins.rbac_escalation import RBACEscalation
 from apiserver.endpoints.discovery import build_discovery_routes
 from apiserver.endpoints.health import HealthRegistry
 from apiserver.endpoints.metrics import metrics_app
+from apiserver.endpoints.oidc import oidc_routes
 from apiserver.endpoints.openapi import build_openapi_routes
 from apiserver.endpoints.paths import health_paths, paths_app
 from apiserver.endpoints.resources import ResourceEndpoints, ResourceServer
@@ -28,13 +30,24 @@ from apiserver.meta.objects import JSONDict
 from apiserver.meta.requestinfo import RequestInfo
 from apiserver.observability.metrics import default_metrics, group_resource
 from apiserver.registry.catalog import CatalogHolder, ResourceCatalog, builtin_specs
+from apiserver.registry.reviews import Answer, review_answers
 from apiserver.registry.runtimeconfig import apply_runtime_config, read_runtime_config
 from apiserver.registry.stores import Registry
+from apiserver.registry.virtual import VirtualStore
 from apiserver.server.bootstrap import SystemNamespacesHook
+from apiserver.server.bootstrap_rbac import RBACBootstrapHook
 from apiserver.server.config import ServerConfig
 from apiserver.server.healthchecks import register_health_checks
 from apiserver.server.lifecycle import CompactorHook, Lifecycle, PostStartHook
+from apiserver.server.security import (
+    AuditLogService,
+    Security,
+    build_security,
+    service_account_discovery,
+    token_request_stores,
+)
 from apiserver.storage.backends import StorageOptions
+from apiserver.storage.encryption import EncryptedStorage
 from apiserver.storage.interface import Storage
 from apiserver.storage.metered import MeteredStorage
 
@@ -52,43 +65,77 @@ class ApiServer:
 def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lambda line: None) -> ApiServer:
     """Assemble the server; opens nothing (storage is opened by `lifecycle.start()`).
 
-    Raises ValueError for a --runtime-config the catalog cannot apply.
+    Raises ValueError for a --runtime-config the catalog cannot apply, and SecurityConfigError (a ValueError)
+    for a security flag naming an unusable file.
     """
     catalog = apply_runtime_config(ResourceCatalog(builtin_specs()), read_runtime_config(*config.runtime_config))
     registry = _RegistryReference()
+    security = build_security(config, registry.get)
+    registry.answers = review_answers(security.review_backends())
     metrics = default_metrics()
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
-        hooks=[*post_start_hooks(config), SystemNamespacesHook(registry.get)],
+        hooks=[*post_start_hooks(config), SystemNamespacesHook(registry.get), RBACBootstrapHook(registry.get)],
         storage_start_timeout=config.storage_start_timeout,
         progress=progress,
         registry_factory=lambda storage: registry.create(catalog, storage, config.etcd_prefix),
         storage_wrapper=lambda storage: MeteredStorage(
-            storage, backend_name=config.storage_backend, metrics=metrics,
-            type_of=storage_metric_types(catalog, config.etcd_prefix),
+            encrypted(storage, security, catalog, config.etcd_prefix), backend_name=config.storage_backend,
+            metrics=metrics, type_of=storage_metric_types(catalog, config.etcd_prefix),
         ),
+        services=[AuditLogService(security.audit_backend)] if security.audit_backend is not None else [],
     )
     health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     register_health_checks(health, lifecycle)
     health.mark_started()  # --livez-grace-period counts from here
     admission = build_admission_chain(DEFAULT_PLUGINS, AdmissionContext(registry.get, lifecycle.is_registry_ready))
+    admission = AdmissionChain([*admission.plugins, RBACEscalation(security.check_rbac_write)])
     holder = CatalogHolder(catalog)
-    resources = ResourceEndpoints(
-        ResourceServer(catalog=holder, registry=registry.get, admission=admission, stopping=lifecycle.stopping)
-    )
+    resources = ResourceEndpoints(ResourceServer(
+        catalog=holder, registry=registry.get, admission=admission, stopping=lifecycle.stopping,
+        subresources=token_request_stores(config, security, registry.get),
+    ))
     discovery = build_discovery_routes(holder, server_address=server_address(config), resources=resources)
     index = paths_app(holder, lambda: [*health_paths(health), *NON_RESOURCE_PATHS])
     router = build_router(
         health=health, version=build_version_info(), resources=resources, fallback=index,
-        routes=[*discovery, *build_openapi_routes(holder), Route("/metrics", metrics_app(metrics.registry))],
+        routes=[*discovery, *build_openapi_routes(holder), Route("/metrics", metrics_app(metrics.registry)),
+                *issuer_discovery_routes(config, security)],
     )
 
     def served_resource(info: RequestInfo) -> bool:
         return holder.current.lookup(info.api_group, info.api_version, info.resource) is not None
 
-    app = build_chain(router, metrics=metrics, served_resource=served_resource)
+    app = build_chain(router, metrics=metrics, served_resource=served_resource, **filter_options(config, security))
     return ApiServer(app=app, lifecycle=lifecycle, health=health, catalog=catalog)
+
+
+def filter_options(config: ServerConfig, security: Security) -> dict[str, object]:
+    """The options of the request timeout and the security filters (filters/chain.py)."""
+    timeout = {"request_timeout": config.request_timeout} if config.request_timeout > 0 else {}
+    return {
+        **timeout,
+        "authenticator": security.authenticator, "strip_headers": security.strip_headers,
+        "authorizer": security.authorizer, "audit_policy": security.audit_policy,
+        "audit_backend": security.audit_backend, "max_requests_inflight": config.max_requests_inflight,
+        "max_mutating_requests_inflight": config.max_mutating_requests_inflight,
+    }
+
+
+def encrypted(storage: Storage, security: Security, catalog: ResourceCatalog, prefix: str) -> Storage:
+    """`storage` behind --encryption-provider-config's transformers (inside the metered storage, so storage
+    metrics include encryption, as upstream's do); unchanged without a configuration."""
+    if security.encryption is None:
+        return storage
+    return EncryptedStorage(storage, security.encryption, prefix=prefix,
+                            resource_of=storage_metric_types(catalog, prefix))
+
+
+def issuer_discovery_routes(config: ServerConfig, security: Security) -> list[Route]:
+    """`/.well-known/openid-configuration` and `/openid/v1/jwks`, when there are keys to publish."""
+    documents = service_account_discovery(config, security, server_address(config))
+    return oidc_routes(*documents) if documents is not None else []
 
 
 # Served paths outside discovery and health, listed by `GET /` as upstream lists its own.
@@ -121,14 +168,23 @@ def server_address(config: ServerConfig) -> str:
 
 
 class _RegistryReference:
-    """The registry of a running server: made by the lifecycle when storage opens, read by requests."""
+    """The registry of a running server: made by the lifecycle when storage opens, read by requests.
+
+    `answers` are the review answers (by group and plural) its virtual stores get when it is made.
+    """
 
     def __init__(self) -> None:
         self._registry: Registry | None = None
+        self.answers: dict[tuple[str, str], Answer] = {}
 
     def create(self, catalog: ResourceCatalog, storage: Storage, prefix: str) -> Registry:
-        self._registry = Registry(catalog, storage, prefix=prefix)
-        return self._registry
+        registry = Registry(catalog, storage, prefix=prefix)
+        for spec in catalog.specs:
+            store = registry.store(spec)
+            if isinstance(store, VirtualStore) and (answer := self.answers.get((spec.group, spec.plural))):
+                store.answer_with(answer)
+        self._registry = registry
+        return registry
 
     def get(self) -> Registry:
         if self._registry is None:

@@ -10,17 +10,21 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
+from apiserver.auth.authz.union import AuthorizationModeError, authorization_modes
 from apiserver.registry.catalog import ResourceCatalog, builtin_specs
 from apiserver.registry.runtimeconfig import read_runtime_config, validation_problems
 from apiserver.server.flags import (
+    BOOL,
     DURATION,
     INT,
     IP,
     MAP_STRING_STRING,
     STRING,
+    STRING_ARRAY,
     STRINGS,
     Flag,
     FlagError,
@@ -29,11 +33,30 @@ from apiserver.server.flags import (
 from apiserver.storage.backends import STORAGE_BACKENDS
 
 _NS = 1_000_000_000
+DEFAULT_SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+MAX_TOKEN_EXPIRATION_SECONDS = 1 << 32
 
 SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("advertise-address", IP, "",
          "The IP address at which this server is reachable by the cluster. Empty means: the bind address, or "
          "the host's default-route interface when binding to all or loopback interfaces."),
+    Flag("anonymous-auth", BOOL, True,
+         "Enables anonymous requests to the secure port. Requests that are not rejected by another authentication "
+         "method are treated as anonymous requests: username system:anonymous, group system:unauthenticated."),
+    Flag("api-audiences", STRINGS, (),
+         "Identifiers of the API. The service account token authenticator validates that tokens used against the "
+         "API are bound to at least one of these audiences. Empty means the --service-account-issuer values."),
+    Flag("audit-log-maxage", INT, 0,
+         "The maximum number of days to retain old audit log files based on the timestamp encoded in their "
+         "filename."),
+    Flag("audit-log-maxbackup", INT, 0, "The maximum number of old audit log files to retain. 0 means no limit."),
+    Flag("audit-log-maxsize", INT, 0,
+         "The maximum size in megabytes of the audit log file before it gets rotated (0: 100)."),
+    Flag("audit-log-path", STRING, "",
+         "If set, all requests coming to the apiserver will be logged to this file. '-' means standard out."),
+    Flag("audit-policy-file", STRING, "", "Path to the file that defines the audit policy configuration."),
+    Flag("authorization-mode", STRINGS, ("RBAC",),
+         "Ordered list of plug-ins to do authorization on secure port: AlwaysAllow, AlwaysDeny, RBAC."),
     Flag("bind-address", IP, "0.0.0.0",
          "The IP address to listen on for --secure-port. 0.0.0.0 means all IPv4 interfaces, :: all interfaces."),
     Flag("client-ca-file", STRING, "",
@@ -42,6 +65,11 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("data-dir", STRING, "var",
          "The directory for the embedded store, the generated PKI, the admin kubeconfig and the console "
          "database (Pilothouse only)."),
+    Flag("enable-bootstrap-token-auth", BOOL, False,
+         "Enable to allow secrets of type 'bootstrap.kubernetes.io/token' in the 'kube-system' namespace to be "
+         "used for TLS bootstrapping authentication."),
+    Flag("encryption-provider-config", STRING, "",
+         "The file containing configuration for encryption providers to be used for storing secrets in etcd."),
     Flag("etcd-cafile", STRING, "", "The CA bundle that verifies etcd's serving certificates."),
     Flag("etcd-certfile", STRING, "", "The client certificate presented to etcd."),
     Flag("etcd-compaction-interval", DURATION, 5 * 60 * _NS,
@@ -51,12 +79,49 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("etcd-servers", STRINGS, (), "The etcd servers to connect to (scheme://ip:port), comma separated."),
     Flag("livez-grace-period", DURATION, 0,
          "For this long after start, /livez reports unfinished post-start hooks as passing."),
+    Flag("max-mutating-requests-inflight", INT, 200,
+         "The maximum number of mutating requests in flight at a given time. When the server exceeds this, it "
+         "rejects requests. Zero for no limit."),
+    Flag("max-requests-inflight", INT, 400,
+         "The maximum number of non-mutating requests in flight at a given time. When the server exceeds this, "
+         "it rejects requests. Zero for no limit."),
     Flag("request-timeout", DURATION, 60 * _NS,
          "The longest a non-long-running request may take; also how long shutdown waits for in-flight requests."),
+    Flag("requestheader-allowed-names", STRINGS, (),
+         "List of client certificate common names to allow to provide usernames in headers specified by "
+         "--requestheader-username-headers. If empty, any client certificate validated by the authorities in "
+         "--requestheader-client-ca-file is allowed."),
+    Flag("requestheader-client-ca-file", STRING, "",
+         "Root certificate bundle to use to verify client certificates on incoming requests before trusting "
+         "usernames in headers specified by --requestheader-username-headers."),
+    Flag("requestheader-extra-headers-prefix", STRINGS, (),
+         "List of request header prefixes to inspect. X-Remote-Extra- is suggested."),
+    Flag("requestheader-group-headers", STRINGS, (),
+         "List of request headers to inspect for groups. X-Remote-Group is suggested."),
+    Flag("requestheader-username-headers", STRINGS, (),
+         "List of request headers to inspect for usernames. X-Remote-User is common."),
     Flag("runtime-config", MAP_STRING_STRING, (),
          "A set of key=value pairs that enable or disable built-in APIs: api/all, api/ga, api/beta, api/alpha, "
          "<group>/<version> (/v1 for the core group) or <group>/<version>/<resource>, each =true or =false."),
     Flag("secure-port", INT, 6443, "The port on which to serve HTTPS with authentication and authorization."),
+    Flag("service-account-extend-token-expiration", BOOL, True,
+         "Turns on projected service account expiration extension during token generation."),
+    Flag("service-account-issuer", STRING_ARRAY, (DEFAULT_SERVICE_ACCOUNT_ISSUER,),
+         "Identifier of the service account token issuer. The first value issues tokens; every value is accepted. "
+         "May be repeated."),
+    Flag("service-account-jwks-uri", STRING, "",
+         "Overrides the URI for the JSON Web Key Set in the discovery doc served at "
+         "/.well-known/openid-configuration."),
+    Flag("service-account-key-file", STRING_ARRAY, (),
+         "File containing PEM-encoded public RSA or ECDSA keys used to verify ServiceAccount tokens. May be "
+         "repeated. Empty means <data-dir>/pki/sa.pub."),
+    Flag("service-account-lookup", BOOL, True,
+         "If true, validate ServiceAccount tokens exist in etcd as part of authentication."),
+    Flag("service-account-max-token-expiration", DURATION, 0,
+         "The maximum validity duration of a token created by the service account token issuer."),
+    Flag("service-account-signing-key-file", STRING, "",
+         "Path to the file that contains the current private key of the service account token issuer. Empty "
+         "means <data-dir>/pki/sa.key."),
     Flag("shutdown-delay-duration", DURATION, 0,
          "After a termination signal, keep serving this long with /readyz failing before the listener closes, "
          "so load balancers can take the server out of rotation."),
@@ -66,6 +131,9 @@ SERVE_FLAGS: tuple[Flag, ...] = (
          "The serving certificate (PEM, with intermediates after it). Empty means the certificate generated "
          "into <data-dir>/pki."),
     Flag("tls-private-key-file", STRING, "", "The private key of --tls-cert-file."),
+    Flag("token-auth-file", STRING, "",
+         "If set, the file that will be used to secure the secure port of the API server via token "
+         "authentication."),
 )
 
 
@@ -92,6 +160,31 @@ class ServerConfig:
     request_timeout: float = 60.0
     storage_start_timeout: float = 60.0
     runtime_config: tuple[str, ...] = ()
+    anonymous_auth: bool = True
+    token_auth_file: str = ""
+    enable_bootstrap_token_auth: bool = False
+    service_account_key_files: tuple[str, ...] = ()
+    service_account_signing_key_file: str = ""
+    service_account_issuers: tuple[str, ...] = (DEFAULT_SERVICE_ACCOUNT_ISSUER,)
+    service_account_jwks_uri: str = ""
+    service_account_max_token_expiration: float = 0.0
+    service_account_extend_token_expiration: bool = True
+    service_account_lookup: bool = True
+    api_audiences: tuple[str, ...] = ()
+    requestheader_client_ca_file: str = ""
+    requestheader_allowed_names: tuple[str, ...] = ()
+    requestheader_username_headers: tuple[str, ...] = ()
+    requestheader_group_headers: tuple[str, ...] = ()
+    requestheader_extra_headers_prefix: tuple[str, ...] = ()
+    authorization_modes: tuple[str, ...] = ("RBAC",)
+    max_requests_inflight: int = 400
+    max_mutating_requests_inflight: int = 200
+    audit_policy_file: str = ""
+    audit_log_path: str = ""
+    audit_log_maxage: int = 0
+    audit_log_maxbackup: int = 0
+    audit_log_maxsize: int = 0
+    encryption_provider_config: str = ""
 
     @classmethod
     def from_flags(cls, values: Mapping[str, object]) -> ServerConfig:
@@ -107,7 +200,7 @@ class ServerConfig:
             bind_address=bind_address,
             advertise_address=str(values["advertise_address"]) or default_advertise_address(bind_address),
             storage_backend=str(values["storage_backend"]),
-            etcd_servers=tuple(values["etcd_servers"]),  # type: ignore[call-overload]
+            etcd_servers=_strings(values["etcd_servers"]),
             etcd_prefix=str(values["etcd_prefix"]),
             etcd_cafile=str(values["etcd_cafile"]),
             etcd_certfile=str(values["etcd_certfile"]),
@@ -120,12 +213,27 @@ class ServerConfig:
             shutdown_delay_duration=_seconds(values["shutdown_delay_duration"]),
             request_timeout=_seconds(values["request_timeout"]),
             storage_start_timeout=float(settings.STORAGE_START_TIMEOUT),
-            runtime_config=tuple(values["runtime_config"]),  # type: ignore[call-overload]
+            runtime_config=_strings(values["runtime_config"]),
+            **_security_values(values),
         )
 
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    @property
+    def service_account_key_paths(self) -> tuple[Path, ...]:
+        """Every `--service-account-key-file`; the generated `sa.pub` when none is given."""
+        return tuple(map(Path, self.service_account_key_files)) or (self.pki_dir / "sa.pub",)
+
+    @property
+    def service_account_signing_key_path(self) -> Path:
+        return Path(self.service_account_signing_key_file or self.pki_dir / "sa.key")
+
+    @property
+    def api_audience_values(self) -> tuple[str, ...]:
+        """`--api-audiences`, defaulting to the ServiceAccount issuers as kube-apiserver does."""
+        return self.api_audiences or self.service_account_issuers
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -165,6 +273,48 @@ class ServerConfig:
         return f"https://{f'[{host}]' if ':' in host else host}:{self.secure_port}"
 
 
+def _security_values(values: Mapping[str, object]) -> dict[str, Any]:
+    """The authentication, authorization, audit and encryption fields of ServerConfig from their flags."""
+    return {
+        "anonymous_auth": bool(values["anonymous_auth"]),
+        "token_auth_file": str(values["token_auth_file"]),
+        "enable_bootstrap_token_auth": bool(values["enable_bootstrap_token_auth"]),
+        "service_account_key_files": _strings(values["service_account_key_file"]),
+        "service_account_signing_key_file": str(values["service_account_signing_key_file"]),
+        "service_account_issuers": _strings(values["service_account_issuer"]),
+        "service_account_jwks_uri": str(values["service_account_jwks_uri"]),
+        "service_account_max_token_expiration": _seconds(values["service_account_max_token_expiration"]),
+        "service_account_extend_token_expiration": bool(values["service_account_extend_token_expiration"]),
+        "service_account_lookup": bool(values["service_account_lookup"]),
+        "api_audiences": _strings(values["api_audiences"]),
+        "requestheader_client_ca_file": str(values["requestheader_client_ca_file"]),
+        **{name: _strings(values[name]) for name in _REQUEST_HEADER_LISTS},
+        "authorization_modes": _strings(values["authorization_mode"]),
+        **{name: _int(values[name]) for name in _COUNTS},
+        **{name: str(values[name]) for name in ("audit_policy_file", "audit_log_path", "encryption_provider_config")},
+    }
+
+
+_REQUEST_HEADER_LISTS = (
+    "requestheader_allowed_names", "requestheader_username_headers", "requestheader_group_headers",
+    "requestheader_extra_headers_prefix",
+)
+_COUNTS = (
+    "max_requests_inflight", "max_mutating_requests_inflight", "audit_log_maxage", "audit_log_maxbackup",
+    "audit_log_maxsize",
+)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    assert isinstance(value, tuple)
+    return tuple(str(item) for item in value)
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
 def _seconds(nanoseconds: object) -> float:
     assert isinstance(nanoseconds, int)
     return nanoseconds / _NS
@@ -195,10 +345,35 @@ def _problems(values: Mapping[str, object]) -> list[str]:
     for name, message in NON_NEGATIVE_DURATIONS.items():
         if int(values[name]) < 0:  # type: ignore[call-overload]
             problems.append(message)
+    problems.extend(_security_problems(values))
     runtime_config = read_runtime_config(*values["runtime_config"])  # type: ignore[misc]
     problems.extend(validation_problems(runtime_config, ResourceCatalog(builtin_specs())))
     return problems
 
+
+def _security_problems(values: Mapping[str, object]) -> list[str]:
+    """kube-apiserver's validation of the authentication, authorization, in-flight and audit flags."""
+    problems = [message for name, message in NON_NEGATIVE_COUNTS.items() if _int(values[name]) < 0]
+    problems += [f"--{flag.replace('_', '-')} {values[flag]} can't be a negative number"
+                 for flag in ("audit_log_maxage", "audit_log_maxbackup", "audit_log_maxsize")
+                 if _int(values[flag]) < 0]
+    maximum = _int(values["service_account_max_token_expiration"]) // _NS
+    if maximum and not 3600 <= maximum <= MAX_TOKEN_EXPIRATION_SECONDS:
+        problems.append("the service-account-max-token-expiration must be between 1 hour and 2^32 seconds")
+    issuers = _strings(values["service_account_issuer"])
+    if not issuers or any(not issuer for issuer in issuers):
+        problems.append("service-account-issuer is a required flag")
+    try:
+        authorization_modes(",".join(_strings(values["authorization_mode"])))
+    except AuthorizationModeError as error:
+        problems.extend(error.errors)
+    return problems
+
+
+NON_NEGATIVE_COUNTS = {
+    "max_requests_inflight": "--max-requests-inflight can not be negative value",
+    "max_mutating_requests_inflight": "--max-mutating-requests-inflight can not be negative value",
+}
 
 # kube-apiserver's wording, one message per flag (they differ by an article).
 NON_NEGATIVE_DURATIONS = {

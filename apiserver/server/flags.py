@@ -178,6 +178,8 @@ IP = FlagKind("ip", _parse_ip, str)
 BOOL = FlagKind("", _parse_bool, lambda value: str(value).lower(), is_boolean=True)
 DURATION = FlagKind("duration", parse_duration_ns, _show_duration)  # values are nanoseconds
 STRINGS = FlagKind("strings", _parse_strings, _show_strings, accumulates=True)
+# pflag's StringArray: every occurrence adds its whole text, commas included (--service-account-key-file).
+STRING_ARRAY = FlagKind("stringArray", lambda text: (text,), _show_strings, accumulates=True)
 # pflag's mapStringString as cliflag.ConfigurationMap uses it: every occurrence adds its `k=v,k=v` text.
 MAP_STRING_STRING = FlagKind("mapStringString", lambda text: (text,), lambda value: "", accumulates=True)
 

@@ -1,12 +1,13 @@
 """Lifecycle: everything the server runs besides answering requests, started and stopped in a fixed order.
 
-start(): open storage (retrying while it is unreachable, like kube-apiserver waiting for etcd), then start the
-registry (the watch caches, listed at one revision) when there is one, then run each post-start hook in order
-(the storage compactor, the system namespaces), then report started.
+start(): start the services (the audit log writer), open storage (retrying while it is unreachable, like
+kube-apiserver waiting for etcd), then start the registry (the watch caches, listed at one revision) when there
+is one, then run each post-start hook in order (the storage compactor, the system namespaces, the bootstrap RBAC
+policy), then report started.
 begin_shutdown(): synchronous; /readyz's `shutdown` check fails from here on and `stopping` is set, so
 long-running streams (watches) can end.
-stop(): stop the hooks in reverse order, then the registry, then close storage. Safe after a partial or failed
-start.
+stop(): stop the hooks in reverse order, then the registry, then close storage, then stop the services (so the
+audit log records every request served until the end). Safe after a partial or failed start.
 
 Storage start-up: kube-apiserver keeps retrying etcd while it comes up, with /readyz failing meanwhile; here the
 wait is bounded by `storage_start_timeout` (settings.STORAGE_START_TIMEOUT, 60 s by default) so a wrong
@@ -73,6 +74,16 @@ class ServedRegistry(Protocol):
         ...
 
 
+class Service(Protocol):
+    """Something that runs for the whole life of the server, independent of storage, with no health check."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None:
+        """Idempotent; safe when `start` never ran."""
+        ...
+
+
 RegistryFactory = Callable[[Storage], ServedRegistry]
 
 
@@ -124,8 +135,10 @@ class Lifecycle:
         progress: Callable[[str], None] = lambda line: None,
         registry_factory: RegistryFactory | None = None,
         storage_wrapper: Callable[[Storage], Storage] = lambda storage: storage,
+        services: Sequence[Service] = (),
     ) -> None:
         self.storage = StorageHandle()
+        self.services = tuple(services)
         self._storage_wrapper = storage_wrapper
         self._registry_factory = registry_factory
         self._registry: ServedRegistry | None = None
@@ -172,6 +185,8 @@ class Lifecycle:
 
         Raises StorageStartError or whatever a step raised.
         """
+        for service in self.services:
+            await service.start()
         storage = await self._open_storage()
         self.storage.set(storage)
         self._progress(f"storage: {self._storage_description}")
@@ -200,9 +215,12 @@ class Lifecycle:
         try:
             storage = self.storage.get()
         except StorageUnavailable:
-            return
-        self.storage.set(None)
-        await storage.close()
+            storage = None
+        if storage is not None:
+            self.storage.set(None)
+            await storage.close()
+        for service in reversed(self.services):
+            await service.stop()
 
     async def _open_storage(self) -> Storage:
         loop = asyncio.get_running_loop()

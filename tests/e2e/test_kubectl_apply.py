@@ -105,3 +105,57 @@ def test_explain_prints_the_upstream_descriptions(kubectl: Kubectl) -> None:
     assert result.returncode == 0, result.stderr
     assert "FIELD: image <string>" in result.stdout
     assert "Container image name." in result.stdout
+
+
+def test_server_side_apply_creates_then_is_a_no_op(kubectl: Kubectl, namespace: str, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path)
+    first = kubectl.run("apply", "--server-side", "-n", namespace, "-f", manifest)
+    assert (first.returncode, first.stdout) == (0, "deployment.apps/web serverside-applied\n"), first.stderr
+    before = _resource_version(kubectl, namespace)
+    second = kubectl.run("apply", "--server-side", "-n", namespace, "-f", manifest)
+    assert (second.returncode, second.stdout) == (0, "deployment.apps/web serverside-applied\n"), second.stderr
+    assert _resource_version(kubectl, namespace) == before
+    live = json.loads(kubectl.run("get", "deployment", "web", "-n", namespace, "-o", "json",
+                                  "--show-managed-fields").stdout)
+    managers = [(entry["manager"], entry["operation"]) for entry in live["metadata"]["managedFields"]]
+    assert managers == [("kubectl", "Apply")]
+
+
+def test_server_side_apply_conflicts_with_another_manager_until_forced(
+    kubectl: Kubectl, namespace: str, tmp_path: Path
+) -> None:
+    created = kubectl.run("create", "deployment", "web", "--image=nginx:1.27", "--replicas=1", "-n", namespace)
+    assert created.returncode == 0, created.stderr
+    manifest = _manifest(tmp_path, replicas=3, sidecar=False)
+    conflict = kubectl.run("apply", "--server-side", "-n", namespace, "-f", manifest)
+    assert conflict.returncode == 1
+    assert 'Apply failed with 1 conflict: conflict with "kubectl-create" using apps/v1: .spec.replicas' in (
+        conflict.stderr
+    )
+    forced = kubectl.run("apply", "--server-side", "--force-conflicts", "-n", namespace, "-f", manifest)
+    assert (forced.returncode, forced.stdout) == (0, "deployment.apps/web serverside-applied\n"), forced.stderr
+    replicas = kubectl.run("get", "deployment", "web", "-n", namespace, "-o", "jsonpath={.spec.replicas}")
+    assert replicas.stdout == "3"
+
+
+def test_diff_shows_a_change_and_nothing_for_the_same_manifest(
+    kubectl: Kubectl, namespace: str, tmp_path: Path
+) -> None:
+    assert kubectl.run("apply", "--server-side", "-n", namespace, "-f", _manifest(tmp_path)).returncode == 0
+    same = kubectl.run("diff", "--server-side", "-n", namespace, "-f", _manifest(tmp_path))
+    assert (same.returncode, same.stdout) == (0, ""), same.stderr
+    changed = kubectl.run("diff", "--server-side", "-n", namespace, "-f", _manifest(tmp_path, replicas=4))
+    assert changed.returncode == 1, changed.stderr
+    assert "-  replicas: 1" in changed.stdout and "+  replicas: 4" in changed.stdout
+
+
+def test_edit_through_kube_editor(kubectl: Kubectl, namespace: str, tmp_path: Path) -> None:
+    assert kubectl.run("apply", "-n", namespace, "-f", _manifest(tmp_path)).returncode == 0
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nsed -i "s/nginx:1.27/nginx:1.28/" "$1"\n')
+    editor.chmod(0o755)
+    result = kubectl.run_with_env({"KUBE_EDITOR": str(editor)}, "edit", "deployment", "web", "-n", namespace)
+    assert (result.returncode, result.stdout) == (0, "deployment.apps/web edited\n"), result.stderr
+    images = kubectl.run("get", "deployment", "web", "-n", namespace, "-o",
+                         "jsonpath={.spec.template.spec.containers[0].image}")
+    assert images.stdout == "nginx:1.28"

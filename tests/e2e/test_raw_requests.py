@@ -118,7 +118,7 @@ def test_an_unknown_patch_type_is_415_listing_the_served_ones(server: ServerProc
     assert (status, answer) == (415, failure(
         415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types "
         "include: application/json-patch+json, application/merge-patch+json, "
-        "application/strategic-merge-patch+json"))
+        "application/strategic-merge-patch+json, application/apply-patch+yaml"))
     request(server, "DELETE", f"{CONFIGMAPS}/patched")
 
 

@@ -51,7 +51,8 @@ async def request(app: ASGIApp, method: str, path: str, query: bytes = b"",
 
 
 def test_the_metrics_filter_sits_right_inside_requestinfo() -> None:
-    assert [entry.name for entry in FILTERS][:3] == ["panics", "requestinfo", "metrics"]
+    names = [entry.name for entry in FILTERS]
+    assert names[names.index("panics"):][:3] == ["panics", "requestinfo", "metrics"]
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Health follows the storage: etcd going away turns /livez/etcd and /readyz to 500, its return back to 200.
 
-The server runs on its own etcd, so stopping it disturbs no other test.
+The server runs on its own etcd, so stopping it disturbs no other test. Requests are made as the admin: anonymous
+users may read only /livez, /readyz and /healthz themselves, not the individual checks (as upstream).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _wait_for_status(server: ServerProcess, path: str, status: int, within: floa
     started = time.monotonic()
     body = b""
     while time.monotonic() - started < within:
-        got, _, body = server.request("GET", path)
+        got, _, body = server.request("GET", path, client_cert=True)
         if got == status:
             return time.monotonic() - started, body
         time.sleep(0.2)
@@ -44,11 +45,11 @@ def _wait_for_status(server: ServerProcess, path: str, status: int, within: floa
 def test_health_turns_500_when_etcd_stops_and_200_when_it_returns(
     server: ServerProcess, own_etcd: EtcdProcess
 ) -> None:
-    assert server.request("GET", "/livez/etcd")[0] == 200
+    assert server.request("GET", "/livez/etcd", client_cert=True)[0] == 200
     own_etcd.stop()
     try:
         _wait_for_status(server, "/livez/etcd", 500, within=10)
-        status, headers, body = server.request("GET", "/readyz?verbose")
+        status, headers, body = server.request("GET", "/readyz?verbose", client_cert=True)
         assert status == 500
         assert headers["content-type"] == "text/plain; charset=utf-8"
         assert headers["x-content-type-options"] == "nosniff"
@@ -63,7 +64,7 @@ def test_health_turns_500_when_etcd_stops_and_200_when_it_returns(
         own_etcd.start()
     _wait_for_status(server, "/livez/etcd", 200, within=30)
     _wait_for_status(server, "/readyz", 200, within=30)
-    status, _, body = server.request("GET", "/livez?verbose")
+    status, _, body = server.request("GET", "/livez?verbose", client_cert=True)
     assert (status, body.decode().splitlines()[-1]) == (200, "livez check passed")
 
 
@@ -72,7 +73,7 @@ def test_excluding_etcd_keeps_readyz_green_while_etcd_is_down(server: ServerProc
     own_etcd.stop()
     try:
         _wait_for_status(server, "/livez/etcd", 500, within=10)
-        status, _, body = server.request("GET", "/livez?verbose&exclude=etcd")
+        status, _, body = server.request("GET", "/livez?verbose&exclude=etcd", client_cert=True)
         assert status == 200
         assert "[+]etcd excluded: ok" in body.decode().splitlines()
     finally:

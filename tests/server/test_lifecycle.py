@@ -84,7 +84,8 @@ async def test_built_server_answers_over_plain_asgi(tmp_path: Path) -> None:
     server = build_server(ServerConfig(data_dir=tmp_path, storage_backend="memory"))
     transport = httpx.ASGITransport(app=server.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://apiserver") as client:
-        assert (await client.get("/readyz")).status_code == 500
+        # Anonymous until RBAC is bootstrapped: nothing grants /readyz yet.
+        assert (await client.get("/readyz")).status_code == 403
         await server.lifecycle.start()
         ready = await client.get("/readyz", params={"verbose": ""})
         assert (ready.status_code, ready.text.splitlines()[-1]) == (200, "readyz check passed")
@@ -94,5 +95,5 @@ async def test_built_server_answers_over_plain_asgi(tmp_path: Path) -> None:
 
 async def test_disabled_compaction_runs_no_hook(tmp_path: Path) -> None:
     server = build_server(ServerConfig(data_dir=tmp_path, storage_backend="memory", etcd_compaction_interval=0))
-    assert [hook.name for hook in server.lifecycle.hooks] == ["bootstrap-system-namespaces"]
+    assert [hook.name for hook in server.lifecycle.hooks] == ["bootstrap-system-namespaces", "rbac/bootstrap-roles"]
     assert "poststarthook/start-storage-compactor" not in [check.name for check in server.health.checks("readyz")]

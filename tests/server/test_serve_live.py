@@ -22,12 +22,13 @@ pytestmark = pytest.mark.slow
 
 LIVEZ_VERBOSE = (
     "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/start-storage-compactor ok\n"
-    "[+]poststarthook/bootstrap-system-namespaces ok\nlivez check passed\n"
+    "[+]poststarthook/bootstrap-system-namespaces ok\n[+]poststarthook/rbac/bootstrap-roles ok\n"
+    "livez check passed\n"
 )
 READYZ_VERBOSE_WITHOUT_ETCD = (
     "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n[+]etcd-readiness ok\n[+]informer-sync ok\n"
     "[+]poststarthook/start-storage-compactor ok\n[+]poststarthook/bootstrap-system-namespaces ok\n"
-    "[+]shutdown ok\nreadyz check passed\n"
+    "[+]poststarthook/rbac/bootstrap-roles ok\n[+]shutdown ok\nreadyz check passed\n"
 )
 
 
@@ -118,7 +119,8 @@ def test_client_certificate_from_a_rogue_ca_is_refused_in_the_handshake(
     ids=["console-is-django", "apisx-is-not-apis", "root-is-the-apis-path-index"],
 )
 def test_paths_reach_the_api_or_the_console(server: ServerProcess, path: str, status: int, content_type: str) -> None:
-    got_status, headers, body = server.request("GET", path)
+    # As the admin: anonymous users may read only health and /version (system:public-info-viewer).
+    got_status, headers, body = server.request("GET", path, client_cert=True)
     assert (got_status, headers["content-type"]) == (status, content_type)
     if status == 404:
         assert json.loads(body)["reason"] == "NotFound"
@@ -201,15 +203,17 @@ def test_readyz_fails_while_storage_is_unreachable_but_livez_passes_in_its_grace
     )
     process.launch()
     try:
+        # As the admin (system:masters needs no RBAC objects, which cannot be read without storage).
         livez = _poll_until_answered(process, "/livez?verbose&exclude=etcd")
         assert livez == (200, "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n"
                               "[+]poststarthook/start-storage-compactor ok\n"
-                              "[+]poststarthook/bootstrap-system-namespaces ok\nlivez check passed\n")
-        status, _, body = process.request("GET", "/readyz?verbose")
+                              "[+]poststarthook/bootstrap-system-namespaces ok\n"
+                              "[+]poststarthook/rbac/bootstrap-roles ok\nlivez check passed\n")
+        status, _, body = process.request("GET", "/readyz?verbose", client_cert=True)
         assert status == 500
         assert re.findall(r"\[-\](\S+) failed", body.decode()) == [
             "etcd", "etcd-readiness", "informer-sync", "poststarthook/start-storage-compactor",
-            "poststarthook/bootstrap-system-namespaces",
+            "poststarthook/bootstrap-system-namespaces", "poststarthook/rbac/bootstrap-roles",
         ]
     finally:
         assert process.stop() == 0
@@ -233,7 +237,7 @@ def _poll_until_answered(process: ServerProcess, path: str, timeout: float = 20.
     while time.monotonic() < deadline:
         if process.ca_file.exists():
             try:
-                status, _, body = process.request("GET", path, timeout=2)
+                status, _, body = process.request("GET", path, timeout=2, client_cert=True)
                 return status, body.decode()
             except (OSError, http.client.HTTPException):
                 pass

@@ -42,6 +42,15 @@ class Kubectl:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
 
+    def run_with_env(
+        self, extra_env: dict[str, str], *args: str, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run to completion with more environment variables (KUBE_EDITOR, …)."""
+        return subprocess.run(
+            [str(kubectl_binary()), *args], env={**self.env, **extra_env}, capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )
+
     def run(self, *args: str, stdin: str | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run to completion; the result's returncode, stdout and stderr are for the test to check."""
         return subprocess.run(
