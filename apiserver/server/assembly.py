@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from apiserver.admission.chain import DEFAULT_PLUGINS, AdmissionChain, build_admission_chain
 from apiserver.admission.interface import NamespaceLister
 from apiserver.admission.plugins.rbac_escalation import RBACEscalation
+from apiserver.auth.authn.serviceaccount import LEGACY_ISSUER
+from apiserver.auth.jwt import KeyFileError, TokenIssuer, load_signing_key
+from apiserver.client.transports import InProcessAuthenticator
+from apiserver.controllers.base import Controller, ControllerManager
+from apiserver.controllers.certificates import CSRSigningController, SigningAuthority
+from apiserver.controllers.serviceaccounts import ServiceAccountsController
+from apiserver.controllers.serviceaccounts_tokens import TokensController
 from apiserver.endpoints.discovery import build_discovery_routes
 from apiserver.endpoints.health import HealthRegistry
 from apiserver.endpoints.metrics import metrics_app
@@ -39,6 +46,7 @@ from apiserver.server.bootstrap_rbac import RBACBootstrapHook
 from apiserver.server.config import ServerConfig
 from apiserver.server.healthchecks import register_health_checks
 from apiserver.server.lifecycle import CompactorHook, Lifecycle, PostStartHook
+from apiserver.server.pki import PKIError, load_certificates, load_private_key
 from apiserver.server.security import (
     AuditLogService,
     Security,
@@ -60,6 +68,7 @@ class ApiServer:
     lifecycle: Lifecycle
     health: HealthRegistry
     catalog: ResourceCatalog | None = None
+    controllers: ControllerManager | None = None
 
 
 def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lambda line: None) -> ApiServer:
@@ -73,6 +82,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     security = build_security(config, registry.get)
     registry.answers = review_answers(security.review_backends())
     metrics = default_metrics()
+    controllers = ControllerManager(controller_factories(config))
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
@@ -85,6 +95,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
             metrics=metrics, type_of=storage_metric_types(catalog, config.etcd_prefix),
         ),
         services=[AuditLogService(security.audit_backend)] if security.audit_backend is not None else [],
+        runners=[controllers],
     )
     health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     register_health_checks(health, lifecycle)
@@ -108,7 +119,8 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
         return holder.current.lookup(info.api_group, info.api_version, info.resource) is not None
 
     app = build_chain(router, metrics=metrics, served_resource=served_resource, **filter_options(config, security))
-    return ApiServer(app=app, lifecycle=lifecycle, health=health, catalog=catalog)
+    controllers.serve_through(app)
+    return ApiServer(app=app, lifecycle=lifecycle, health=health, catalog=catalog, controllers=controllers)
 
 
 def filter_options(config: ServerConfig, security: Security) -> dict[str, object]:
@@ -116,7 +128,7 @@ def filter_options(config: ServerConfig, security: Security) -> dict[str, object
     timeout = {"request_timeout": config.request_timeout} if config.request_timeout > 0 else {}
     return {
         **timeout,
-        "authenticator": security.authenticator, "strip_headers": security.strip_headers,
+        "authenticator": InProcessAuthenticator(security.authenticator), "strip_headers": security.strip_headers,
         "authorizer": security.authorizer, "audit_policy": security.audit_policy,
         "audit_backend": security.audit_backend, "max_requests_inflight": config.max_requests_inflight,
         "max_mutating_requests_inflight": config.max_mutating_requests_inflight,
@@ -255,3 +267,38 @@ def post_start_hooks(config: ServerConfig) -> list[PostStartHook]:
     if config.etcd_compaction_interval > 0:
         hooks.append(CompactorHook(config.etcd_compaction_interval))
     return hooks
+
+
+def controller_factories(config: ServerConfig) -> list[Callable[[], Controller]]:
+    """The controllers the server runs (controllers/base.py), each made when the server starts."""
+    return [
+        lambda: CSRSigningController(signing_authority(config)),
+        ServiceAccountsController,
+        lambda: TokensController(legacy_token_issuer(config), root_ca(config)),
+    ]
+
+
+def signing_authority(config: ServerConfig) -> SigningAuthority | None:
+    """The cluster CA (<data-dir>/pki/ca.crt and ca.key) as the CSR signer; None without a readable CA key."""
+    try:
+        certificate = load_certificates(config.pki_dir / "ca.crt")[0]
+        key = load_private_key(config.pki_dir / "ca.key")
+    except (OSError, ValueError, IndexError, PKIError):
+        return None
+    return SigningAuthority(certificate, key)
+
+
+def legacy_token_issuer(config: ServerConfig) -> TokenIssuer | None:
+    """The signer of legacy Secret tokens: the ServiceAccount signing key; None when there is none."""
+    try:
+        return TokenIssuer(load_signing_key(config.service_account_signing_key_path), LEGACY_ISSUER)
+    except (OSError, ValueError, KeyFileError):
+        return None
+
+
+def root_ca(config: ServerConfig) -> bytes:
+    """What token Secrets carry as `ca.crt`: the cluster CA (upstream's --root-ca-file)."""
+    try:
+        return (config.pki_dir / "ca.crt").read_bytes()
+    except OSError:
+        return b""

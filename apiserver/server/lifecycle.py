@@ -3,11 +3,11 @@
 start(): start the services (the audit log writer), open storage (retrying while it is unreachable, like
 kube-apiserver waiting for etcd), then start the registry (the watch caches, listed at one revision) when there
 is one, then run each post-start hook in order (the storage compactor, the system namespaces, the bootstrap RBAC
-policy), then report started.
+policy), then start the runners (the controllers, which need everything before them), then report started.
 begin_shutdown(): synchronous; /readyz's `shutdown` check fails from here on and `stopping` is set, so
 long-running streams (watches) can end.
-stop(): stop the hooks in reverse order, then the registry, then close storage, then stop the services (so the
-audit log records every request served until the end). Safe after a partial or failed start.
+stop(): stop the runners, then the hooks in reverse order, then the registry, then close storage, then stop the
+services (so the audit log records every request served until the end). Safe after a partial or failed start.
 
 Storage start-up: kube-apiserver keeps retrying etcd while it comes up, with /readyz failing meanwhile; here the
 wait is bounded by `storage_start_timeout` (settings.STORAGE_START_TIMEOUT, 60 s by default) so a wrong
@@ -136,9 +136,11 @@ class Lifecycle:
         registry_factory: RegistryFactory | None = None,
         storage_wrapper: Callable[[Storage], Storage] = lambda storage: storage,
         services: Sequence[Service] = (),
+        runners: Sequence[Service] = (),
     ) -> None:
         self.storage = StorageHandle()
         self.services = tuple(services)
+        self.runners = tuple(runners)  # run while the server is fully up; no health check of their own
         self._storage_wrapper = storage_wrapper
         self._registry_factory = registry_factory
         self._registry: ServedRegistry | None = None
@@ -197,6 +199,8 @@ class Lifecycle:
         for hook in self.hooks:
             await hook.start(storage)
             self._finished_hooks.add(hook.name)
+        for runner in self.runners:
+            await runner.start()
         self._started = True
 
     def begin_shutdown(self) -> None:
@@ -205,6 +209,8 @@ class Lifecycle:
 
     async def stop(self) -> None:
         self.begin_shutdown()
+        for runner in reversed(self.runners):
+            await runner.stop()
         for hook in reversed(self.hooks):
             await hook.stop()
         self._finished_hooks.clear()

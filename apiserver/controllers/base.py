@@ -1,0 +1,215 @@
+"""Controllers and what runs them: the Controller protocol, a de-duplicating work queue with exponential
+backoff, and ControllerManager, the post-start hook that runs every controller through the public API.
+
+Each controller acts as its own user (upstream's `--use-service-account-credentials`:
+`system:serviceaccount:kube-system:<controller>`, bound by the bootstrap policy to
+`system:controller:<controller>`), through an ApiClient over the in-process transport, so authentication,
+authorization, admission and audit apply to everything it does.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from apiserver.auth.user import UserInfo, service_account_groups, service_account_username
+from apiserver.client.client import ApiClient, Resource
+from apiserver.client.informer import Informer
+from apiserver.client.transports import InProcessTransport
+from apiserver.http.asgi import ASGIApp
+
+logger = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+CONTROLLER_NAMESPACE = "kube-system"
+# Informers read as kube-controller-manager's own credential, as upstream's shared informer factory does.
+CONTROLLER_MANAGER = UserInfo("system:kube-controller-manager")
+BASE_DELAY = 0.005
+MAX_DELAY = 60.0
+
+
+def controller_user(name: str) -> UserInfo:
+    """The ServiceAccount identity a controller named `name` acts as."""
+    return UserInfo(service_account_username(CONTROLLER_NAMESPACE, name),
+                    groups=service_account_groups(CONTROLLER_NAMESPACE))
+
+
+class Controller(Protocol):
+    """A reconciler: `watches` are the resources whose events become keys through `keys_for`; `reconcile(key)`
+    is idempotent, reads the informers, writes through the client, and raises to be retried with backoff.
+
+    The client acts as `controller_user(name)`; a controller with a `user` attribute (a UserInfo) acts as that
+    user instead (upstream's controllers that use the manager's root credential, like the token controller).
+    """
+
+    name: str
+    workers: int
+    watches: Sequence[Resource]
+
+    def keys_for(self, resource: Resource, event_type: str, obj: JSONDict) -> list[str]:
+        """The work keys an event of `resource` produces (none to ignore it)."""
+        ...
+
+    async def start(self, client: ApiClient, informers: dict[Resource, Informer]) -> None:
+        """Keep the client and informers; called once, before any reconcile."""
+        ...
+
+    async def reconcile(self, key: str) -> None: ...
+
+
+class WorkQueue:
+    """Keys to process: a key waits at most once however often it is added, is never processed by two workers
+    at once (added again while processing, it is processed again after), and `retry` re-adds it after
+    `BASE_DELAY * 2**failures` seconds (capped at MAX_DELAY) until `forget` resets its count."""
+
+    def __init__(self, *, base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY) -> None:
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._waiting: set[str] = set()
+        self._processing: set[str] = set()
+        self._dirty: set[str] = set()
+        self._failures: dict[str, int] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+
+    def add(self, key: str) -> None:
+        if key in self._processing:
+            self._dirty.add(key)
+        elif key not in self._waiting:
+            self._waiting.add(key)
+            self._queue.put_nowait(key)
+
+    async def get(self) -> str:
+        key = await self._queue.get()
+        self._waiting.discard(key)
+        self._processing.add(key)
+        return key
+
+    def done(self, key: str) -> None:
+        self._processing.discard(key)
+        if key in self._dirty:
+            self._dirty.discard(key)
+            self.add(key)
+
+    def retry(self, key: str) -> float:
+        """Add `key` again after its backoff; returns the delay."""
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        delay = min(self._base_delay * 2 ** failures, self._max_delay)
+        if (pending := self._timers.pop(key, None)) is not None:
+            pending.cancel()
+        self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
+        return delay
+
+    def _fire(self, key: str) -> None:
+        self._timers.pop(key, None)
+        self.add(key)
+
+    def forget(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    def failures(self, key: str) -> int:
+        return self._failures.get(key, 0)
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def shut_down(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+
+class _Running:
+    """One controller at work: its informers, queue and worker tasks."""
+
+    def __init__(self, controller: Controller, client: ApiClient, reader: ApiClient) -> None:
+        self.controller = controller
+        self.client = client
+        self.queue = WorkQueue()
+        self.informers = {resource: Informer(reader, resource, self._handler(resource),
+                                             name=f"{controller.name}/{resource.plural}")
+                          for resource in controller.watches}
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def _handler(self, resource: Resource) -> Callable[[str, JSONDict], None]:
+        def handle(event_type: str, obj: JSONDict) -> None:
+            for key in self.controller.keys_for(resource, event_type, obj):
+                self.queue.add(key)
+        return handle
+
+    async def start(self) -> None:
+        await self.controller.start(self.client, self.informers)
+        name = self.controller.name
+        self.tasks = [asyncio.create_task(informer.run(), name=f"{name}-informer")
+                      for informer in self.informers.values()]
+        self.tasks += [asyncio.create_task(self._work(), name=f"{name}-worker-{index}")
+                       for index in range(self.controller.workers)]
+
+    async def _work(self) -> None:
+        for informer in self.informers.values():
+            await informer.wait_synced()
+        while True:
+            key = await self.queue.get()
+            try:
+                await self.controller.reconcile(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                delay = self.queue.retry(key)
+                logger.warning("controller_sync_failed", extra={
+                    "controller": self.controller.name, "key": key, "error": str(error), "retry_in": delay})
+            else:
+                self.queue.forget(key)
+            finally:
+                self.queue.done(key)
+
+    async def stop(self) -> None:
+        self.queue.shut_down()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception as error:
+                logger.warning("controller_task_failed", extra={"controller": self.controller.name,
+                                                                "error": str(error)})
+        self.tasks = []
+
+
+class ControllerManager:
+    """A lifecycle runner (server/lifecycle.py): started after the post-start hooks (bootstrap done), stopped
+    first (before the hooks, the registry and storage). `serve_through(app)` must name the API app before start."""
+
+    def __init__(self, controllers: Sequence[Callable[[], Controller]]) -> None:
+        self._factories = tuple(controllers)
+        self._app: ASGIApp | None = None
+        self._running: list[_Running] = []
+
+    def serve_through(self, app: ASGIApp) -> None:
+        self._app = app
+
+    @property
+    def running(self) -> list[Controller]:
+        return [running.controller for running in self._running]
+
+    async def start(self) -> None:
+        if self._app is None:
+            raise RuntimeError("ControllerManager.start: no API app to call (serve_through was not called)")
+        for factory in self._factories:
+            controller = factory()
+            user = getattr(controller, "user", None) or controller_user(controller.name)
+            client = ApiClient(InProcessTransport(self._app, user))
+            reader = ApiClient(InProcessTransport(self._app, CONTROLLER_MANAGER))
+            running = _Running(controller, client, reader)
+            self._running.append(running)
+            await running.start()
+            logger.info("controller_started", extra={"controller": controller.name})
+
+    async def stop(self) -> None:
+        running, self._running = self._running, []
+        for entry in reversed(running):
+            await entry.stop()
