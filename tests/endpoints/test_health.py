@@ -320,6 +320,7 @@ class TestLogCheck:
         await check.check()
         assert await asyncio.to_thread(done.wait, 5)
         done.clear()
+        await _until_idle(check)
         clock.now += 30.0
         await check.check()
         clock.now += 30.0
@@ -329,3 +330,10 @@ class TestLogCheck:
 
     def test_the_shared_log_check_is_named_log(self) -> None:
         assert (LOG.name, PING.name) == ("log", "ping")
+
+
+async def _until_idle(check: LogCheck) -> None:
+    """Wait until the flush thread has recorded its flush (it signals the test before it does)."""
+    async with asyncio.timeout(5):
+        while check._flush_started_at is not None:
+            await asyncio.sleep(0.001)
