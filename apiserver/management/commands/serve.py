@@ -72,14 +72,32 @@ def serve(config: ServerConfig) -> int:
     """Prepare the data directory, then run Daphne until a signal; returns the exit code."""
     try:
         prepare(config)
-        ServingTLS(config.serving_cert_file, config.serving_key_file, config.client_ca_path)  # fail before listening
+        client_cas = trusted_client_cas(config)
+        ServingTLS(config.serving_cert_file, config.serving_key_file, client_cas)  # fail before listening
     except OSError as error:
         fail(f"{error.filename}: {(error.strerror or str(error)).lower()}" if error.filename else str(error))
         return STARTUP_ERROR_EXIT_CODE
     except (PKIError, TLSConfigError, ValueError) as error:
         fail(str(error))
         return STARTUP_ERROR_EXIT_CODE
-    return run_daphne(config)
+    return run_daphne(config, client_cas)
+
+
+def trusted_client_cas(config: ServerConfig) -> Path:
+    """The CA bundle the TLS handshake verifies client certificates against.
+
+    As kube-apiserver, the handshake trusts the client CA and the front-proxy (request-header) CA together; the
+    authenticators then tell them apart (a front-proxy certificate is never a user, a user certificate never a
+    proxy). When the two differ, their union is written next to the PKI (public certificates only).
+    """
+    request_header_ca = config.requestheader_client_ca_file
+    if not request_header_ca or Path(request_header_ca).resolve() == config.client_ca_path.resolve():
+        return config.client_ca_path
+    bundle = config.pki_dir / "trusted-client-cas.crt"
+    contents = config.client_ca_path.read_bytes().rstrip(b"\n") + b"\n" + Path(request_header_ca).read_bytes()
+    if not bundle.exists() or bundle.read_bytes() != contents:
+        bundle.write_bytes(contents)
+    return bundle
 
 
 def prepare(config: ServerConfig) -> None:
@@ -99,7 +117,7 @@ def prepare(config: ServerConfig) -> None:
         say("compaction: disabled (--etcd-compaction-interval 0)")
 
 
-def run_daphne(config: ServerConfig) -> int:
+def run_daphne(config: ServerConfig, client_cas: Path) -> int:
     from twisted.internet import asyncioreactor, reactor
 
     from apiserver.asgi import build_application
@@ -108,10 +126,14 @@ def run_daphne(config: ServerConfig) -> int:
 
     # daphne comes first in INSTALLED_APPS, so django.setup() installed the asyncio reactor already.
     assert isinstance(reactor, asyncioreactor.AsyncioSelectorReactor), type(reactor)
-    api = build_server(config, progress=say)
+    try:
+        api = build_server(config, progress=say)
+    except ValueError as error:  # unusable security files, a --runtime-config the catalog cannot apply
+        fail(str(error))
+        return STARTUP_ERROR_EXIT_CODE
     endpoint = endpoint_description(
         port=config.secure_port, interface=config.bind_address, cert_file=config.serving_cert_file,
-        key_file=config.serving_key_file, client_ca_file=config.client_ca_path,
+        key_file=config.serving_key_file, client_ca_file=client_cas,
     )
     server = PilothouseServer(
         build_application(api.app),
@@ -119,7 +141,7 @@ def run_daphne(config: ServerConfig) -> int:
         lifecycle=api.lifecycle,
         shutdown_delay=config.shutdown_delay_duration,
         drain_timeout=config.request_timeout,
-        on_listening=lambda host, port: say(f"serving: {_https(host, port)} (client CA {config.client_ca_path})"),
+        on_listening=lambda host, port: say(f"serving: {_https(host, port)} (client CA {client_cas})"),
         on_started=lambda: announce(config),
         on_failure=fail,
     )
