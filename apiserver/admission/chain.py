@@ -13,8 +13,11 @@ from apiserver.admission.interface import AdmissionAttributes, MutatingPlugin, P
 
 ADMISSION_PLUGINS: Mapping[str, str] = {
     "NamespaceLifecycle": "apiserver.admission.plugins.namespace_lifecycle.NamespaceLifecycle",
+    "CertificateApproval": "apiserver.admission.plugins.certificates.CertificateApproval",
+    "CertificateSigning": "apiserver.admission.plugins.certificates.CertificateSigning",
 }
-DEFAULT_PLUGINS: tuple[str, ...] = ("NamespaceLifecycle",)
+# kube-apiserver's order (AllOrderedPlugins) among the plugins registered here.
+DEFAULT_PLUGINS: tuple[str, ...] = ("NamespaceLifecycle", "CertificateApproval", "CertificateSigning")
 
 
 class AdmissionChain:

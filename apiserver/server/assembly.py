@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from apiserver.admission.chain import DEFAULT_PLUGINS, AdmissionChain, build_admission_chain
 from apiserver.admission.interface import NamespaceLister
+from apiserver.admission.plugins.certificates import AccessReview
 from apiserver.admission.plugins.rbac_escalation import RBACEscalation
 from apiserver.auth.authn.serviceaccount import LEGACY_ISSUER
 from apiserver.auth.jwt import KeyFileError, TokenIssuer, load_signing_key
 from apiserver.client.transports import InProcessAuthenticator
 from apiserver.controllers.base import Controller, ControllerManager
 from apiserver.controllers.certificates import CSRSigningController, SigningAuthority
+from apiserver.controllers.namespace_lifecycle import NamespaceLifecycleController
 from apiserver.controllers.serviceaccounts import ServiceAccountsController
 from apiserver.controllers.serviceaccounts_tokens import TokensController
 from apiserver.endpoints.discovery import build_discovery_routes
@@ -100,7 +102,9 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     register_health_checks(health, lifecycle)
     health.mark_started()  # --livez-grace-period counts from here
-    admission = build_admission_chain(DEFAULT_PLUGINS, AdmissionContext(registry.get, lifecycle.is_registry_ready))
+    admission = build_admission_chain(
+        DEFAULT_PLUGINS, AdmissionContext(registry.get, lifecycle.is_registry_ready, security.access_review)
+    )
     admission = AdmissionChain([*admission.plugins, RBACEscalation(security.check_rbac_write)])
     holder = CatalogHolder(catalog)
     resources = ResourceEndpoints(ResourceServer(
@@ -205,11 +209,19 @@ class _RegistryReference:
 
 
 class AdmissionContext:
-    """What admission plugins read, backed by the registry: namespaces from the cache and from storage."""
+    """What admission plugins read, backed by the registry: namespaces from the cache and from storage, and the
+    server's access review (the certificate plugins ask whether a user may approve or sign for a signer)."""
 
-    def __init__(self, registry: Callable[[], Registry], is_ready: Callable[[], bool]) -> None:
+    def __init__(
+        self, registry: Callable[[], Registry], is_ready: Callable[[], bool], access_review: AccessReview
+    ) -> None:
         self._registry = registry
         self._is_ready = is_ready
+        self._access_review = access_review
+
+    @property
+    def access_review(self) -> AccessReview:
+        return self._access_review
 
     @property
     def namespaces(self) -> NamespaceLister:
@@ -273,6 +285,7 @@ def controller_factories(config: ServerConfig) -> list[Callable[[], Controller]]
     """The controllers the server runs (controllers/base.py), each made when the server starts."""
     return [
         lambda: CSRSigningController(signing_authority(config)),
+        NamespaceLifecycleController,
         ServiceAccountsController,
         lambda: TokensController(legacy_token_issuer(config), root_ca(config)),
     ]
