@@ -191,9 +191,11 @@ class ResourceEndpoints:
         if stores is not None:
             return self._create_only_subresource(request, info, receive, send, stores(name), namespace, name,
                                                  subresource)
-        # `approval` (certificatesigningrequests) is a whole-object update like `status`; the strategy keeps it
-        # to status.conditions. Other subresources have semantics of their own, not served here yet.
-        if subresource and (spec.subresource(subresource) is None or subresource not in ("status", "approval")):
+        # `approval` (certificatesigningrequests) and `finalize` (namespaces) are whole-object updates like
+        # `status`; their strategies keep them to status.conditions and spec.finalizers. Other subresources have
+        # semantics of their own, not served here yet.
+        if subresource and (spec.subresource(subresource) is None
+                            or subresource not in ("status", "approval", "finalize")):
             raise route_error(404)
         verb = _verb(request.method, info, spec, name=name, subresource=subresource, watch_path=watch_path)
         store = self.server.registry().store_for(spec.group, spec.version, spec.plural)

@@ -145,7 +145,8 @@ def test_get_watch_prints_each_change(kubectl: Kubectl, namespace: str) -> None:
 def test_create_namespace_and_delete_it(kubectl: Kubectl, namespace: str) -> None:
     name = f"{namespace}-x"
     assert run(kubectl, "create", "namespace", name) == f"namespace/{name} created\n"
-    deleting = kubectl.run("delete", "namespace", name, "--wait=false")
+    deleting = kubectl.run("delete", "namespace", name, "--timeout=60s")
     assert (deleting.returncode, deleting.stdout) == (0, f'namespace "{name}" deleted\n')
-    rows = columns(run(kubectl, "get", "namespace", name))
-    assert rows == [["NAME", "STATUS", "AGE"], [name, "Terminating", "<age>"]]
+    missing = kubectl.run("get", "namespace", name)
+    assert missing.returncode == 1
+    assert missing.stderr == f'Error from server (NotFound): namespaces "{name}" not found\n'

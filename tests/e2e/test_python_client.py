@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from kubernetes import client as k8s
@@ -72,10 +73,13 @@ def test_deployment_crud_in_apps_v1(api_client: k8s.ApiClient, namespace: str) -
     assert apps.list_namespaced_deployment(namespace).items == []
 
 
-def test_namespace_create_and_delete_marks_it_terminating(api_client: k8s.ApiClient) -> None:
+def test_namespace_delete_marks_it_terminating_until_its_content_is_gone(api_client: k8s.ApiClient) -> None:
     core = k8s.CoreV1Api(api_client)
     core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="short-lived")))
     assert core.read_namespace("short-lived").status.phase == "Active"
+    # A finalizer on its content holds the namespace in Terminating until it is removed.
+    held = k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="held", finalizers=["example.com/hold"]))
+    core.create_namespaced_config_map("short-lived", held)
     core.delete_namespace("short-lived")
     assert core.read_namespace("short-lived").status.phase == "Terminating"
     with pytest.raises(ApiException) as raised:
@@ -85,6 +89,16 @@ def test_namespace_create_and_delete_marks_it_terminating(api_client: k8s.ApiCli
         'configmaps "late" is forbidden: unable to create new content in namespace short-lived because it is '
         "being terminated"
     )
+    core.patch_namespaced_config_map("held", "short-lived", {"metadata": {"finalizers": None}})
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            core.read_namespace("short-lived")
+        except ApiException as error:
+            assert error.status == 404
+            break
+        assert time.monotonic() < deadline, "namespace short-lived was not removed"
+        time.sleep(0.05)
 
 
 def test_list_with_label_and_field_selectors(api_client: k8s.ApiClient, namespace: str) -> None:
