@@ -48,6 +48,9 @@ async def serve(resource: ResourceRequest, options: ListOptions, output: OutputF
         "type": "http.response.start", "status": 200,
         "headers": [(b"content-type", stream_format.media.watch_content_type.encode())],
     })
+    # Upstream flushes the headers at once; servers (Daphne among them) hold them until the first body bytes,
+    # and a quiet watch would otherwise leave clients such as `kubectl wait` without a response until an event.
+    await resource.send({"type": "http.response.body", "body": b"", "more_body": True})
     encoder.media = stream_format.media.name
     events = _event_chunks(resource, stream, encoder, timeout, bookmarks=options.allow_watch_bookmarks)
     await stream_until_disconnect(resource.send, resource.receive, events)

@@ -151,3 +151,19 @@ def test_system_namespaces_exist_after_start(server: ServerProcess) -> None:
     _, _, body = request(server, "GET", "/api/v1/namespaces?labelSelector=")
     names = {item["metadata"]["name"] for item in json.loads(body)["items"]}
     assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
+
+
+def test_a_quiet_watch_from_a_resource_version_answers_its_headers_at_once(server: ServerProcess) -> None:
+    import http.client
+
+    _, _, listed = request(server, "GET", "/api/v1/namespaces")
+    resource_version = json.loads(listed)["metadata"]["resourceVersion"]
+    connection = http.client.HTTPSConnection(
+        "127.0.0.1", server.port, context=server.ssl_context(client_cert=True), timeout=5
+    )
+    try:
+        connection.request("GET", f"/api/v1/namespaces?watch=true&resourceVersion={resource_version}")
+        response = connection.getresponse()  # times out if the headers wait for an event
+        assert (response.status, response.getheader("Content-Type")) == (200, "application/json")
+    finally:
+        connection.close()
