@@ -3,6 +3,7 @@ Storage contract through EncryptedStorage."""
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -221,12 +222,11 @@ async def test_plain_values_are_refused_without_identity(backend: MemoryStorage)
 @pytest.mark.parametrize(
     ("reader", "message"),
     [
-        (keyed("aescbc", ("key1", KEY_B)), "invalid padding on input|invalid PKCS7 data"),
         (keyed("aescbc", ("other", KEY_A)), "no matching key was found for the provided AES transformer"),
         (keyed("secretbox", ("key1", KEY_A)), "no matching prefix found"),
         (IDENTITY, "no matching prefix found"),
     ],
-    ids=["wrong-secret", "unknown-key-name", "other-provider", "identity-only"],
+    ids=["unknown-key-name", "other-provider", "identity-only"],
 )
 async def test_a_value_no_provider_can_read_raises_decryption_failed(
     backend: MemoryStorage, reader: str, message: str
@@ -234,6 +234,18 @@ async def test_a_value_no_provider_can_read_raises_decryption_failed(
     await EncryptedStorage(backend, config(keyed("aescbc", ("key1", KEY_A)))).create(SECRET_KEY, PLAINTEXT)
     with pytest.raises(DecryptionFailed, match=message):
         await EncryptedStorage(backend, config(reader)).get(SECRET_KEY)
+
+
+async def test_a_wrong_aescbc_secret_never_yields_the_plaintext(backend: MemoryStorage) -> None:
+    await EncryptedStorage(backend, config(keyed("aescbc", ("key1", KEY_A)))).create(SECRET_KEY, PLAINTEXT)
+    reader = EncryptedStorage(backend, config(keyed("aescbc", ("key1", KEY_B))))
+    try:
+        kv = await reader.get(SECRET_KEY)
+    except DecryptionFailed as error:
+        assert re.search("invalid padding on input|invalid PKCS7 data", str(error))
+    else:
+        # CBC is not authenticated: about one wrong key in 256 leaves valid padding, as with upstream's aescbc.
+        assert kv is not None and kv.value != PLAINTEXT
 
 
 async def test_list_and_delete_fail_on_an_undecryptable_value(backend: MemoryStorage) -> None:
