@@ -95,7 +95,11 @@ class Lister:
 
     async def _cache_reaches(self, revision: int) -> bool:
         """Whether the cache can serve a consistent read at `revision` (waiting briefly for it)."""
-        if not self._cache.is_ready() or revision == self._unreachable:
+        if not self._cache.is_ready():
+            return False
+        if self._cache.revision >= revision:
+            return True
+        if revision == self._unreachable:  # waited in vain once already: go to storage without waiting again
             return False
         if await self._catch_up(revision, self._consistent_timeout):
             return True
