@@ -114,6 +114,7 @@ async def _event_chunks(
     spec = resource.spec
     metrics = default_metrics()
     metrics.watcher_registered(spec.group, spec.version, spec.kind)
+    following: asyncio.Future[WatchEvent] | None = None
     try:
         while (remaining := deadline - loop.time()) > 0:
             following = asyncio.ensure_future(events.__anext__())
@@ -131,10 +132,12 @@ async def _event_chunks(
             yield chunk
     finally:
         metrics.watcher_unregistered(spec.group, spec.version, spec.kind)
-        for task in (stopping, timer):
+        # A cancelled stream (client gone, server stopping) leaves the pending read behind: cancel and reap it too.
+        for task in (stopping, timer, following):
             if task is not None:
                 task.cancel()
-        await asyncio.gather(*(task for task in (stopping, timer) if task is not None), return_exceptions=True)
+        await asyncio.gather(*(task for task in (stopping, timer, following) if task is not None),
+                             return_exceptions=True)
         await stream.aclose()
 
 

@@ -125,6 +125,22 @@ class Registry:
         except TimeoutError:
             raise CacheNotReady() from None
 
+    async def wait_caught_up(self, timeout: float) -> bool:
+        """Wait until every cache has applied the storage's current revision; False if that took too long.
+
+        Controllers start after this, so what the post-start hooks wrote (the bootstrap RBAC policy above all) is
+        what authorization reads when their first requests arrive.
+        """
+        revision = await self._storage.current_revision()
+        try:
+            async with asyncio.timeout(timeout):
+                for slot in self._slots.values():
+                    slot.view.want_progress(revision)
+                    await slot.cache.wait_until(revision, timeout)
+        except (TimeoutError, StorageError):
+            return False
+        return True
+
     def is_ready(self) -> bool:
         """True when every cache serves (the informer-sync readiness check)."""
         return self._started and all(slot.cache.is_ready() for slot in self._slots.values())

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 STORAGE_RETRY_SECONDS = 1.0
 MIN_CHECK_SECONDS = 0.1
+# How long the controllers wait for the watch caches to show what the post-start hooks wrote.
+RUNNER_CATCH_UP_SECONDS = 5.0
 
 
 class StorageStartError(Exception):
@@ -67,6 +69,10 @@ class ServedRegistry(Protocol):
 
     async def stop(self) -> None:
         """Stop following storage. Idempotent."""
+        ...
+
+    async def wait_caught_up(self, timeout: float) -> bool:
+        """Wait until every watch cache has applied the storage's current revision; False after `timeout`."""
         ...
 
     def is_ready(self) -> bool:
@@ -199,6 +205,8 @@ class Lifecycle:
         for hook in self.hooks:
             await hook.start(storage)
             self._finished_hooks.add(hook.name)
+        if self.runners and self._registry is not None:
+            await self._registry.wait_caught_up(RUNNER_CATCH_UP_SECONDS)
         for runner in self.runners:
             await runner.start()
         self._started = True

@@ -99,7 +99,11 @@ async def test_approval_rules(tmp_path: Path) -> None:
             await client.create(CSRS, csr_object("short", usages=["client auth"], seconds=599))
         await client.create(CSRS, csr_object("x", usages=["server auth"]))
         await approve(client, "x")
-        with pytest.raises(Invalid, match=r'status.conditions\[1\].type: Invalid value: "Denied": '
+        # The signer marks this CSR Failed (server auth is no client usage); wait for it, so no write races ours.
+        async with asyncio.timeout(5):
+            while "Failed" not in [c["type"] for c in (await client.get(CSRS, "x"))["status"]["conditions"]]:
+                await asyncio.sleep(0.02)
+        with pytest.raises(Invalid, match=r'status.conditions\[\d\].type: Invalid value: "Denied": '
                                           "Approved and Denied conditions are mutually exclusive"):
             await approve(client, "x", "Denied")
         csr = await client.get(CSRS, "x")
