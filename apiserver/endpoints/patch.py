@@ -111,6 +111,7 @@ class _Patcher:
         self._dry_run = dry_run
         self._field_validation = field_validation
         self._warnings = warnings
+        self._duplicates: list[str] | None = None
         spec = resource.spec
         self._schema = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
         if patch_type == STRATEGIC_MERGE_PATCH and self._schema is None:
@@ -140,9 +141,7 @@ class _Patcher:
         result = check_object(obj, schema)
         if result.error is not None:
             raise _invalid_patch(obj, result.error)
-        strict = list(result.strict)
-        if self._patch_type != JSON_PATCH:
-            strict = duplicate_json_fields(self._patch) + strict
+        strict = self._duplicate_fields() + list(result.strict)
         if strict and self._field_validation == STRICT:
             raise BadRequest(strict_decoding_error(strict))
         if strict and self._field_validation != "Ignore":
@@ -150,6 +149,12 @@ class _Patcher:
         prune_unknown_fields(obj, schema)
         canonicalize_quantities(obj, schema)
         apply_schema_defaults(obj, schema)
+
+    def _duplicate_fields(self) -> list[str]:
+        """The patch body's repeated keys (merge-style patches only), found once however often the update retries."""
+        if self._duplicates is None:
+            self._duplicates = [] if self._patch_type == JSON_PATCH else duplicate_json_fields(self._patch)
+        return self._duplicates
 
     def _as_object(self, patched: Any) -> JSONDict:
         """The patched document decoded as an object of the resource (422 on field `patch` otherwise)."""

@@ -55,6 +55,7 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("audit-log-path", STRING, "",
          "If set, all requests coming to the apiserver will be logged to this file. '-' means standard out."),
     Flag("audit-policy-file", STRING, "", "Path to the file that defines the audit policy configuration."),
+    # Upstream defaults to AlwaysAllow; the issue asks for RBAC by default, so a fresh server is not wide open.
     Flag("authorization-mode", STRINGS, ("RBAC",),
          "Ordered list of plug-ins to do authorization on secure port: AlwaysAllow, AlwaysDeny, RBAC."),
     Flag("bind-address", IP, "0.0.0.0",

@@ -5,8 +5,9 @@ tests choose the client certificate (and its CN and O) directly.
 """
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,3 +74,15 @@ async def in_memory_server(data_dir: Path, **config: Any) -> AsyncIterator[InMem
         yield InMemoryServer(server, pki)
     finally:
         await server.lifecycle.stop()
+
+
+async def eventually(ask: Callable[[], Awaitable[Answer]], status: int, within: float = 5.0) -> Answer:
+    """Ask until the answer has `status`: authentication and authorization read the watch caches, a moment behind
+    writes."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        answer = await ask()
+        if answer.status == status or asyncio.get_running_loop().time() > deadline:
+            assert answer.status == status, answer.body
+            return answer
+        await asyncio.sleep(0.02)

@@ -3,9 +3,8 @@ on its signer (`signers` of certificates.k8s.io, by name or by `<domain>/*`), an
 working."""
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from apiserver.admission.chain import DEFAULT_PLUGINS, build_admission_chain
 from apiserver.admission.plugins.certificates import wildcard_signer_name
-from tests.server.security_harness import Answer, InMemoryServer, in_memory_server
+from tests.server.security_harness import Answer, InMemoryServer, eventually, in_memory_server
 
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
@@ -32,16 +31,6 @@ async def api(tmp_path: Path) -> AsyncIterator[InMemoryServer]:
     async with in_memory_server(tmp_path) as server:
         yield server
 
-
-async def eventually(ask: Callable[[], Awaitable[Answer]], status: int, within: float = 5.0) -> Answer:
-    """Ask until the answer has `status`: authorization reads the watch caches, a moment behind writes."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        answer = await ask()
-        if answer.status == status or asyncio.get_running_loop().time() > deadline:
-            assert answer.status == status, answer.body
-            return answer
-        await asyncio.sleep(0.02)
 
 
 def csr_object(name: str, signer_name: str = CLIENT_SIGNER) -> dict[str, Any]:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.server.security_harness import Answer, InMemoryServer, in_memory_server
+from tests.server.security_harness import InMemoryServer, eventually, in_memory_server
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 WHOAMI = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
@@ -20,16 +20,6 @@ async def api(tmp_path: Path) -> AsyncIterator[InMemoryServer]:
     async with in_memory_server(tmp_path) as server:
         yield server
 
-
-async def eventually(ask: Callable[[], Awaitable[Answer]], status: int, within: float = 5.0) -> Answer:
-    """Ask until the answer has `status`: authorization reads the watch caches, a moment behind writes."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        answer = await ask()
-        if answer.status == status or asyncio.get_running_loop().time() > deadline:
-            assert answer.status == status, answer.body
-            return answer
-        await asyncio.sleep(0.02)
 
 
 def role(name: str, *rules: dict[str, object], kind: str = "Role") -> dict[str, object]:

@@ -1,14 +1,13 @@
 """The review APIs and TokenRequest of an assembled server: upstream's validation errors and status fields."""
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import jwt
 import pytest
 
-from tests.server.security_harness import Answer, InMemoryServer, in_memory_server
+from tests.server.security_harness import Answer, InMemoryServer, eventually, in_memory_server
 
 SAR = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
@@ -22,16 +21,6 @@ async def api(tmp_path: Path) -> AsyncIterator[InMemoryServer]:
     async with in_memory_server(tmp_path, service_account_max_token_expiration=7200.0) as server:
         yield server
 
-
-async def eventually(ask: Callable[[], Awaitable[Answer]], status: int, within: float = 5.0) -> Answer:
-    """Ask until the answer has `status` (the authenticator reads the watch cache, a moment behind writes)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        answer = await ask()
-        if answer.status == status or asyncio.get_running_loop().time() > deadline:
-            assert answer.status == status, answer.body
-            return answer
-        await asyncio.sleep(0.02)
 
 
 def review(kind: str, spec: dict[str, object], group: str = "authorization.k8s.io") -> dict[str, object]:
