@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,8 +47,19 @@ def api_client(server: ServerProcess) -> Iterator[k8s.ApiClient]:
 def namespace(api_client: k8s.ApiClient, request: pytest.FixtureRequest) -> str:
     """A fresh namespace for one test (the server is shared by the module)."""
     name = f"t-{uuid.uuid4().hex[:10]}"
-    k8s.CoreV1Api(api_client).create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)))
-    return name
+    core = k8s.CoreV1Api(api_client)
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)))
+    # Pods are admitted only once the namespace's `default` ServiceAccount exists (the ServiceAccount admission
+    # plugin), which its controller creates a moment after the namespace: wait as a careful client would.
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            core.read_namespaced_service_account("default", name)
+            return name
+        except k8s.ApiException as error:
+            if error.status != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
 
 
 @pytest.fixture
