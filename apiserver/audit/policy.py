@@ -16,10 +16,11 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
+from apiserver.meta.identity import UserInfo
 from apiserver.meta.requestinfo import RequestInfo
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, aggregate_messages, name_is_dns_subdomain
 
@@ -50,22 +51,6 @@ class Stage(enum.StrEnum):
     RESPONSE_STARTED = "ResponseStarted"
     RESPONSE_COMPLETE = "ResponseComplete"
     PANIC = "Panic"
-
-
-class UserInfo(Protocol):
-    """The authenticated user, as any authenticator's user type provides it (read-only attributes)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def uid(self) -> str: ...
-
-    @property
-    def groups(self) -> Sequence[str]: ...
-
-    @property
-    def extra(self) -> Mapping[str, Sequence[str]]: ...
 
 
 class AuditPolicyError(ValueError):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from apiserver.meta.identity import UserInfo
 from apiserver.meta.objects import JSONDict
 from apiserver.meta.requestinfo import RequestInfo
 from apiserver.meta.selectors import FieldSelector, LabelSelector, SelectorError
@@ -21,22 +22,6 @@ SelectorT = TypeVar("SelectorT", FieldSelector, LabelSelector)
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 SYSTEM_PRIVILEGED_GROUP = "system:masters"
-
-
-class UserInfo(Protocol):
-    """The authenticated user, as authentication produces it (upstream's user.Info). Read-only."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def uid(self) -> str: ...
-
-    @property
-    def groups(self) -> Sequence[str]: ...
-
-    @property
-    def extra(self) -> Mapping[str, Sequence[str]]: ...
 
 
 class Decision(enum.Enum):
