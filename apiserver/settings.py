@@ -139,7 +139,8 @@ LANGUAGE_CODE = "en-us"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "formatters": {"plain": {"()": "apiserver.observability.logging.KeyValueFormatter",
+                          "format": "%(levelname)s %(name)s: %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
     "root": {"handlers": ["stderr"], "level": envstr("PILOTHOUSE_LOG_LEVEL", "WARNING")},
     "loggers": {"daphne": {"level": "WARNING"}},
