@@ -46,6 +46,24 @@ async def send_bytes(send: Send, status: int, body: bytes, *, content_type: byte
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_chunks(
+    send: Send, status: int, chunks: Sequence[bytes], *, content_type: bytes, headers: Headers = ()
+) -> None:
+    """Send a response whose body is `chunks` in order, with the Content-Length of them all.
+
+    Large bodies (lists) go out piece by piece, so none is copied into one buffer first."""
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", content_type), (b"content-length", b"%d" % sum(map(len, chunks))), *headers],
+    })
+    last = len(chunks) - 1
+    for index, chunk in enumerate(chunks):
+        await send({"type": "http.response.body", "body": chunk, "more_body": index < last})
+    if not chunks:
+        await send({"type": "http.response.body", "body": b""})
+
+
 async def send_json(send: Send, status: int, value: object, *, headers: Headers = ()) -> None:
     """Send `value` as upstream's JSON serializer does: compact, newline-terminated, `application/json`."""
     await send_bytes(send, status, encode_json(value) + b"\n", content_type=APPLICATION_JSON, headers=headers)
