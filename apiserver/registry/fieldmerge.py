@@ -221,6 +221,18 @@ class _Comparer:
         elif new is MISSING:
             self.removed.insert(path)
 
+    def walk_added(self, new: Any, schema: Any, path: Path) -> None:
+        """`walk(MISSING, new, ...)` without the comparisons: everything in `new`, containers included, is added."""
+        category = _category(new)
+        if category == "map" and new and _is_granular_map(schema):
+            for key, item in new.items():
+                self.walk_added(item, effective(child_of(schema, key)[0]), (*path, field_element(key)))
+        elif category == "list" and new and _is_granular_list(schema):
+            element_schema = items_of(schema)
+            for element, item in _index(schema, new, path, allow_duplicates=False)[1].items():
+                self.walk_added(item, element_schema, (*path, element))
+        self.added.insert(path)
+
     def _walk_map(self, old: Any, new: Any, schema: Any, path: Path) -> None:
         old_map = old if isinstance(old, dict) else {}
         new_map = new if isinstance(new, dict) else {}
@@ -244,7 +256,13 @@ def _size(value: Any) -> int:
 def compare(old: Any, new: Any, schema: Any) -> Comparison:
     """TypedValue.Compare(old, new). Raises TypedError for list items that cannot be named."""
     comparer = _Comparer()
-    comparer.walk(old, new, effective(schema), ())
+    root = effective(schema)
+    if old is None and isinstance(new, dict) and new and _is_granular_map(root):
+        # A create: nothing to compare, every field of `new` is added (the root itself is never a member).
+        for key, item in new.items():
+            comparer.walk_added(item, effective(child_of(root, key)[0]), (field_element(key),))
+    else:
+        comparer.walk(old, new, root, ())
     return Comparison(comparer.added.build(), comparer.modified.build(), comparer.removed.build())
 
 

@@ -186,3 +186,24 @@ def test_a_second_manager_sharing_values_never_takes_the_first_managers_fields(s
     after = apply_thing({**second, "metadata": {**second["metadata"], "uid": "u"}}, {
         "apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t"}}, "second").obj
     assert without_bookkeeping(after) == first_config
+
+
+def _slow_compare(new: Any, schema: Any) -> tuple[FieldSet, FieldSet, FieldSet]:
+    from apiserver.registry.fieldmerge import _Comparer
+    from apiserver.registry.fieldtypes import effective
+
+    comparer = _Comparer()
+    comparer.walk(None, new, effective(schema), ())
+    return comparer.added.build(), comparer.modified.build(), comparer.removed.build()
+
+
+@pytest.mark.parametrize("new", [
+    {"scalar": 1, "keyed": items("a", "b", extra={"x": 1}), "tags": ["t1", "t2"], "args": ["z"],
+     "labels": {"k": "v", "e": ""}, "struct": {"a": None, "b": {}}, "frozen": {"a": 1}},
+    {"keyed": [], "labels": {}, "struct": {}, "tags": None, "unknown": {"deep": [1, 2]}},
+    {"scalar": None},
+])
+def test_a_create_compares_as_the_full_walk_does(new: dict[str, Any]) -> None:
+    """compare(None, new) takes a shortcut for creates; it must find exactly what the full comparison finds."""
+    comparison = compare(None, new, SCHEMA)
+    assert (comparison.added, comparison.modified, comparison.removed) == _slow_compare(new, SCHEMA)
