@@ -19,6 +19,7 @@ Label values follow upstream:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import NamedTuple, TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -268,6 +269,17 @@ class ApiServerMetrics:
         key = (group, version, kind)
         self._child(self.watch_events, key).inc()
         self._child(self.watch_event_sizes, key).observe(size)
+
+    def watch_event_recorder(self, group: str, version: str, kind: str) -> Callable[[int], None]:
+        """`watch_event_sent` for one watch's resource, with the label lookups done once."""
+        key = (group, version, kind)
+        count, sizes = self._child(self.watch_events, key), self._child(self.watch_event_sizes, key)
+
+        def sent(size: int) -> None:
+            count.inc()
+            sizes.observe(size)
+
+        return sent
 
     def watcher_registered(self, group: str, version: str, kind: str) -> None:
         self._child(self.registered_watchers, (group, version, kind)).inc()

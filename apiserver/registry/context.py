@@ -51,6 +51,8 @@ class StoredObject:
     obj: JSONDict
     json: bytes
     views: dict[str, StoredObject] = field(default_factory=dict, compare=False, repr=False)
+    frames: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    """Encodings made once and shared by every reader (the JSON watch line per event type)."""
 
     @classmethod
     def of(cls, obj: JSONDict) -> StoredObject:

@@ -15,7 +15,7 @@ from apiserver.registry.context import StoredObject
 from apiserver.registry.conversion import served
 from apiserver.registry.spec import ResourceSpec
 from apiserver.storage.interface import EventType
-from apiserver.storage.watchcache import Bookmark, CacheWatch
+from apiserver.storage.watchcache import Bookmark, CacheEvent, CacheWatch
 
 ADDED: Final = "ADDED"
 MODIFIED: Final = "MODIFIED"
@@ -71,13 +71,28 @@ class WatchStream:
         if self._watch is None:
             raise StopAsyncIteration
         while True:
-            item = await self._watch.__anext__()
-            if isinstance(item, Bookmark):
-                end, self._initial_events_end = self._initial_events_end, False
-                return WatchEvent(BOOKMARK, bookmark_object(self._spec, item.revision, initial_events_end=end))
-            stored = item.entry.decoded
-            if stored is not None:
-                return WatchEvent(_EVENT_TYPES[item.type], served(stored, self._spec.group_version))
+            event = self._event(await self._watch.__anext__())
+            if event is not None:
+                return event
+
+    def poll(self) -> WatchEvent | None:
+        """The next event if one is already due, without waiting; None when the caller must wait (`__anext__`)."""
+        if self._error is not None or self._watch is None:
+            return None
+        while (item := self._watch.poll()) is not None:
+            event = self._event(item)
+            if event is not None:
+                return event
+        return None
+
+    def _event(self, item: CacheEvent[StoredObject | None] | Bookmark) -> WatchEvent | None:
+        if isinstance(item, Bookmark):
+            end, self._initial_events_end = self._initial_events_end, False
+            return WatchEvent(BOOKMARK, bookmark_object(self._spec, item.revision, initial_events_end=end))
+        stored = item.entry.decoded
+        if stored is None:
+            return None
+        return WatchEvent(_EVENT_TYPES[item.type], served(stored, self._spec.group_version))
 
     def request_bookmark(self) -> None:
         """Ask for a BOOKMARK at the cache's current revision (the endpoint's periodic bookmark)."""

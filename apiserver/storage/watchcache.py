@@ -268,6 +268,16 @@ class CacheWatch(Generic[T]):
             self._wakeup.clear()
             await self._wakeup.wait()
 
+    def poll(self) -> CacheEvent[T] | Bookmark | None:
+        """The next item if one is already due, without waiting; None otherwise (also once the watch ended:
+        `__anext__` then says so)."""
+        if self._backlog is not None:
+            event = next(self._backlog, None)
+            if event is not None:
+                return event
+            self._backlog = None
+        return self._queue.popleft() if self._queue else None
+
     def request_bookmark(self) -> None:
         """Queue a `Bookmark` at the cache's current revision, after every event already due to this watcher.
 

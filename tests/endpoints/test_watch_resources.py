@@ -215,3 +215,23 @@ async def test_other_websocket_requests_are_refused_before_accepting(
     async with asyncio.timeout(5):
         await api.app(websocket_scope(path, query, headers), browser.receive, browser.send)
     assert browser.sent == [{"type": "websocket.close", "code": 1008}]
+
+
+async def test_events_already_due_go_out_in_one_write_and_watchers_share_the_encoding(api: ResourceApp) -> None:
+    for index in range(5):
+        assert (await api.request("POST", CONFIGMAPS, {"metadata": {"name": f"burst-{index}"}})).status == 201
+    first = api.stream(f"{CONFIGMAPS}?watch=1&resourceVersion=0")
+    second = api.stream(f"{CONFIGMAPS}?watch=1&resourceVersion=0")
+    events = await first.events(6)
+    await second.events(6)
+    assert sorted(event["object"]["metadata"]["name"] for event in events) == [
+        "burst-0", "burst-1", "burst-2", "burst-3", "burst-4", "first"]
+    # The initial events are all due at once: one body part after the empty flush of the headers.
+    parts = [message["body"] for message in first.response.messages
+             if message["type"] == "http.response.body" and message.get("body")]
+    assert len(parts) == 1 and parts[0].count(b"\n") == 6
+    lines_of = [[message["body"] for message in watch.response.messages if message.get("body")]
+                for watch in (first, second)]
+    assert lines_of[0] == lines_of[1]
+    await first.disconnect()
+    await second.disconnect()
