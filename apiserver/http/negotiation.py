@@ -348,7 +348,7 @@ def decode_json(body: bytes) -> Any:
         raise DecodeError(message) from None
 
 
-class _YAMLLoader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
+class _YAMLLoader(yaml.CSafeLoader):  # type: ignore[misc, unused-ignore]
     """SafeLoader without timestamp resolution: sigs.k8s.io/yaml keeps unquoted dates as strings."""
 
 

@@ -85,7 +85,7 @@ def yaml_duplicate_keys(data: bytes) -> str | None:
     decoder reports those.
     """
     try:
-        root = yaml.compose(data, Loader=yaml.SafeLoader)
+        root = yaml.compose(data, Loader=yaml.CSafeLoader)
     except yaml.YAMLError:
         return None
     errors: list[str] = []
