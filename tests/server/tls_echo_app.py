@@ -37,7 +37,14 @@ async def echo_tls(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["path"] == "/slow" and marker is not None:
         marker.touch()
         await asyncio.sleep(SLOW_SECONDS)
+    received = b""
+    while scope["type"] == "http":
+        message = await receive()
+        received += message.get("body", b"")
+        if not message.get("more_body"):
+            break
     body = json.dumps({
+        "body": received.decode("latin-1"),
         "tls": scope.get("extensions", {}).get("tls"),
         "scheme": scope.get("scheme"),
         "http_version": scope.get("http_version"),
