@@ -221,3 +221,29 @@ async def test_open_prefers_the_first_reachable_server(etcd: EtcdProcess, prefix
 def test_server_urls_must_be_http_or_https() -> None:
     with pytest.raises(ValueError, match="unsupported etcd server URL"):
         asyncio.run(EtcdStorage.open(options_for("unix:///run/etcd.sock")))
+
+
+async def test_a_busy_event_loop_takes_everything_etcd_sent_meanwhile_in_one_batch(
+    storage: EtcdStorage, etcd: EtcdProcess, prefix: str
+) -> None:
+    """The watch is read on a thread: while the loop is blocked, responses pile up and arrive as one batch."""
+    start = await storage.current_revision()
+    watch = storage.watch(prefix, after=start)
+    first = asyncio.ensure_future(watch.__anext__())
+    await storage.create(f"{prefix}first", b"v")
+    batches = [await asyncio.wait_for(first, 10)]
+    writes = 50
+    parts = urlsplit(etcd.url)
+    async with aetcd.Client(host=parts.hostname or "127.0.0.1", port=parts.port or 2379, timeout=30) as client:
+        for index in range(writes):  # separate transactions: one watch response each
+            await client.put(f"{prefix}k{index:03d}".encode(), b"v")
+    time.sleep(0.5)  # the event loop is busy; the reader thread keeps reading
+    seen = sum(len(batch) for batch in batches)
+    while seen < writes + 1:
+        batch = await asyncio.wait_for(watch.__anext__(), 10)
+        batches.append(batch)
+        seen += len(batch)
+    await watch.aclose()  # type: ignore[attr-defined]
+    keys = [event.key for batch in batches for event in batch]
+    assert keys == [f"{prefix}first", *(f"{prefix}k{index:03d}" for index in range(writes))]
+    assert len(batches) <= 3  # one response per loop turn would give 51

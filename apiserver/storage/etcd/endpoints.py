@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,39 @@ class TlsFiles:
     keyfile: str = ""
 
 
+class BlockingChannel:
+    """A synchronous gRPC channel to one member, made on first use: watches read on threads of their own."""
+
+    def __init__(self, make: Callable[[], grpc.Channel]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._channel: grpc.Channel | None = None
+        self._watch: Any = None
+
+    def watch_stub(self) -> Any:
+        with self._lock:
+            if self._channel is None:
+                self._channel = self._make()
+                self._watch = rpc.WatchStub(self._channel)
+            return self._watch
+
+    def close(self) -> None:
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+            self._channel = self._watch = None
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One etcd member: its URL, its channel and the stubs bound to that channel."""
+    """One etcd member: its URL, its channel and the stubs bound to that channel, and a blocking channel for
+    watches."""
 
     url: str
     channel: grpc.aio.Channel
     kv: Any
     watch: Any
+    blocking: BlockingChannel | None = None
 
     def is_failing(self) -> bool:
         return self.channel.get_state(try_to_connect=True) in FAILING_STATES
@@ -88,10 +114,13 @@ def open_endpoint(url: str, tls: TlsFiles, timeout: float) -> Endpoint:
     target, secure = grpc_target(url)
     options = channel_options(timeout)
     if secure or tls.certfile:
-        channel = grpc.aio.secure_channel(target, channel_credentials(tls), options=options)
+        credentials = channel_credentials(tls)
+        channel = grpc.aio.secure_channel(target, credentials, options=options)
+        blocking = BlockingChannel(lambda: grpc.secure_channel(target, credentials, options=options))
     else:
         channel = grpc.aio.insecure_channel(target, options=options)
-    return Endpoint(url, channel, rpc.KVStub(channel), rpc.WatchStub(channel))
+        blocking = BlockingChannel(lambda: grpc.insecure_channel(target, options=options))
+    return Endpoint(url, channel, rpc.KVStub(channel), rpc.WatchStub(channel), blocking)
 
 
 def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:
@@ -146,6 +175,8 @@ class EndpointSet:
     async def close(self) -> None:
         for endpoint in self._endpoints:
             await endpoint.channel.close()
+            if endpoint.blocking is not None:
+                endpoint.blocking.close()
 
 
 def is_cancelled_locally() -> bool:
