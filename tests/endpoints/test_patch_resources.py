@@ -143,4 +143,4 @@ async def test_a_status_patch_changes_only_status(api: ResourceApp) -> None:
                                headers=MERGE)
     assert answer.status == 200
     assert answer.json()["status"]["phase"] == "Terminating"
-    assert "labels" not in answer.json()["metadata"]
+    assert answer.json()["metadata"]["labels"] == {"kubernetes.io/metadata.name": "team"}

@@ -93,4 +93,4 @@ async def test_the_status_subresource_takes_only_status(api: ResourceApp) -> Non
     answer = await api.request("PUT", "/api/v1/namespaces/team/status", namespace)
     assert answer.status == 200
     assert answer.json()["status"]["phase"] == "Terminating"
-    assert "labels" not in answer.json()["metadata"]
+    assert answer.json()["metadata"]["labels"] == {"kubernetes.io/metadata.name": "team"}

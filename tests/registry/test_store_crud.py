@@ -16,6 +16,7 @@ from apiserver.registry.context import DeleteOptions
 from apiserver.registry.stores import Registry
 from apiserver.storage.interface import Storage
 from tests.registry.harness import NOW_TEXT, UNIT_BACKENDS, ctx, opened_storage, resource_store, running_registry
+from tests.support.samples import with_sample
 
 
 @pytest.fixture(params=UNIT_BACKENDS)
@@ -32,6 +33,13 @@ async def registry(storage: Storage) -> AsyncIterator[Registry]:
 
 def configmap(name: str = "cm", **fields: Any) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, **fields}
+
+
+def deployment(name: str = "web", **spec: Any) -> dict[str, Any]:
+    """A valid Deployment (its type validates selector and template) with `spec` fields on top."""
+    body = with_sample("apps", "deployments", {"metadata": {"name": name}})
+    body["spec"].update(spec)
+    return body
 
 
 def status_of(error: ApiError) -> dict[str, object]:
@@ -53,7 +61,7 @@ async def test_create_sets_system_metadata_and_stamps_the_resource_version(regis
 
 async def test_create_of_a_type_with_status_sets_generation_and_drops_status(registry: Registry) -> None:
     store = resource_store(registry, "apps", "v1", "deployments")
-    body = {"metadata": {"name": "web"}, "spec": {"replicas": 1}, "status": {"replicas": 5}}
+    body = {**deployment(replicas=1), "status": {"replicas": 5}}
     created = await store.create("ns", body, ctx("ns"))
     assert created.obj["metadata"]["generation"] == 1
     assert "status" not in created.obj
@@ -82,7 +90,7 @@ async def test_create_of_a_cluster_scoped_object_drops_a_namespace_in_the_body(r
 async def test_create_with_an_invalid_name_is_invalid_with_the_kind_and_upstream_message(registry: Registry) -> None:
     store = resource_store(registry, "apps", "v1", "deployments")
     with pytest.raises(ApiError) as raised:
-        await store.create("ns", {"metadata": {"name": "Bad_Name"}}, ctx("ns"))
+        await store.create("ns", deployment("Bad_Name"), ctx("ns"))
     message = ('a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', '
                "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
                "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
@@ -107,7 +115,8 @@ async def test_names_follow_each_types_rule(registry: Registry) -> None:
     assert raised.value.message == expected
     services = resource_store(registry, "", "v1", "services")
     with pytest.raises(ApiError) as raised:
-        await services.create("ns", {"metadata": {"name": "1abc"}}, ctx("ns"))  # DNS-1035: a letter first
+        await services.create("ns", with_sample("", "services", {"metadata": {"name": "1abc"}}),
+                              ctx("ns"))  # DNS-1035: a letter first
     assert raised.value.reason == "Invalid"
     assert raised.value.message.startswith(
         'Service "1abc" is invalid: metadata.name: Invalid value: "1abc": a DNS-1035 label')
@@ -155,9 +164,9 @@ async def test_generate_name_retries_on_a_collision(storage: Storage) -> None:
 
 async def test_create_of_an_existing_name_already_exists(registry: Registry) -> None:
     store = resource_store(registry, "apps", "v1", "deployments")
-    await store.create("ns", {"metadata": {"name": "web"}}, ctx("ns"))
+    await store.create("ns", deployment(), ctx("ns"))
     with pytest.raises(ApiError) as raised:
-        await store.create("ns", {"metadata": {"name": "web"}}, ctx("ns"))
+        await store.create("ns", deployment(), ctx("ns"))
     assert status_of(raised.value) == {
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": 'deployments.apps "web" already exists', "reason": "AlreadyExists",
@@ -308,7 +317,7 @@ async def test_immutable_metadata_is_kept_or_rejected(registry: Registry) -> Non
 
 async def test_generation_counts_spec_changes_only(registry: Registry) -> None:
     store = resource_store(registry, "apps", "v1", "deployments")
-    created = await store.create("ns", {"metadata": {"name": "web"}, "spec": {"replicas": 1}}, ctx("ns"))
+    created = await store.create("ns", deployment(replicas=1), ctx("ns"))
     body = created.copy()
     body["metadata"]["labels"] = {"a": "b"}
     labelled, _ = await store.update("ns", "web", body, ctx("ns"))
@@ -321,14 +330,14 @@ async def test_generation_counts_spec_changes_only(registry: Registry) -> None:
 
 async def test_main_resource_ignores_status_and_status_subresource_takes_only_status(registry: Registry) -> None:
     store = resource_store(registry, "apps", "v1", "deployments")
-    created = await store.create("ns", {"metadata": {"name": "web"}, "spec": {"replicas": 1}}, ctx("ns"))
+    created = await store.create("ns", deployment(replicas=1), ctx("ns"))
     body = created.copy()
     body["status"] = {"replicas": 1}
     body["spec"]["replicas"] = 9
     body["metadata"]["labels"] = {"x": "y"}
     status_updated, _ = await store.update("ns", "web", body, ctx("ns"), subresource="status")
     assert status_updated.obj["status"] == {"replicas": 1}
-    assert status_updated.obj["spec"] == {"replicas": 1}
+    assert status_updated.obj["spec"] == created.obj["spec"] and created.obj["spec"]["replicas"] == 1
     assert "labels" not in status_updated.obj["metadata"]
     assert status_updated.obj["metadata"]["generation"] == 1
     body = status_updated.copy()

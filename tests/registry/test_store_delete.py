@@ -15,6 +15,7 @@ from apiserver.registry.context import DeleteOptions, ListOptions
 from apiserver.registry.stores import Registry
 from apiserver.storage.interface import Storage
 from tests.registry.harness import NOW_TEXT, UNIT_BACKENDS, ctx, opened_storage, resource_store, running_registry
+from tests.support.samples import with_sample
 
 
 @pytest.fixture(params=UNIT_BACKENDS)
@@ -33,9 +34,14 @@ def named(name: str, **metadata: Any) -> dict[str, Any]:
     return {"metadata": {"name": name, **metadata}}
 
 
+def valid(group: str, plural: str, name: str) -> dict[str, Any]:
+    """A valid object of a type that validates more than metadata."""
+    return with_sample(group, plural, named(name))
+
+
 async def test_delete_answers_a_success_status_for_most_types(registry: Registry) -> None:
     store = resource_store(registry, "apps", "v1", "deployments")
-    created = await store.create("ns", named("web"), ctx("ns"))
+    created = await store.create("ns", valid("apps", "deployments", "web"), ctx("ns"))
     answer, deleted = await store.delete("ns", "web", DeleteOptions(), ctx("ns"))
     assert deleted and answer.is_status
     assert answer.obj == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
@@ -48,7 +54,7 @@ async def test_delete_answers_a_success_status_for_most_types(registry: Registry
 
 async def test_delete_answers_the_object_where_upstream_returns_it(registry: Registry) -> None:
     store = resource_store(registry, "", "v1", "pods")
-    created = await store.create("ns", named("p"), ctx("ns"))
+    created = await store.create("ns", valid("", "pods", "p"), ctx("ns"))
     answer, deleted = await store.delete("ns", "p", DeleteOptions(), ctx("ns"))
     assert deleted and not answer.is_status
     assert answer.obj["metadata"]["uid"] == created.obj["metadata"]["uid"]
@@ -67,7 +73,7 @@ async def test_delete_of_a_missing_object_is_not_found(registry: Registry) -> No
 
 async def test_delete_preconditions_conflict_with_upstream_messages(registry: Registry) -> None:
     store = resource_store(registry, "apps", "v1", "deployments")
-    created = await store.create("ns", named("web"), ctx("ns"))
+    created = await store.create("ns", valid("apps", "deployments", "web"), ctx("ns"))
     uid, version = created.obj["metadata"]["uid"], created.obj["metadata"]["resourceVersion"]
     with pytest.raises(ApiError) as raised:
         await store.delete("ns", "web", DeleteOptions(preconditions_uid="wrong"), ctx("ns"))
@@ -130,7 +136,7 @@ async def test_no_finalizer_can_be_added_once_deletion_started(registry: Registr
                          ids=["foreground", "orphan"])
 async def test_propagation_policy_adds_its_finalizer(registry: Registry, policy: str, finalizer: str) -> None:
     store = resource_store(registry, "apps", "v1", "replicasets")
-    await store.create("ns", named("rs"), ctx("ns"))
+    await store.create("ns", valid("apps", "replicasets", "rs"), ctx("ns"))
     answer, deleted = await store.delete("ns", "rs", DeleteOptions(propagation_policy=policy), ctx("ns"))
     assert not deleted
     assert answer.obj["metadata"]["finalizers"] == [finalizer]
@@ -209,7 +215,7 @@ async def test_namespace_spec_finalizers_change_only_through_finalize(registry: 
     body["metadata"]["labels"] = {"a": "b"}
     updated, _ = await namespaces.update("", "team", body, ctx())
     assert updated.obj["spec"] == {"finalizers": ["kubernetes"]}
-    assert updated.obj["metadata"]["labels"] == {"a": "b"}
+    assert updated.obj["metadata"]["labels"] == {"a": "b", "kubernetes.io/metadata.name": "team"}
 
 
 async def test_namespace_delete_checks_its_uid_precondition(registry: Registry) -> None:

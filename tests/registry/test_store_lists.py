@@ -175,8 +175,11 @@ async def test_label_selectors(configmaps: ResourceStore, selector: str, expecte
 
 async def test_field_selectors_on_metadata_and_declared_fields(registry: Registry) -> None:
     pods = resource_store(registry, "", "v1", "pods")
-    await pods.create("ns", {"metadata": {"name": "a"}, "spec": {"nodeName": "n1"}}, ctx("ns"))
-    await pods.create("ns", {"metadata": {"name": "b"}, "spec": {"nodeName": "n2"}}, ctx("ns"))
+    containers = [{"name": "c", "image": "busybox"}]
+    await pods.create("ns", {"metadata": {"name": "a"}, "spec": {"nodeName": "n1", "containers": containers}},
+                      ctx("ns"))
+    await pods.create("ns", {"metadata": {"name": "b"}, "spec": {"nodeName": "n2", "containers": containers}},
+                      ctx("ns"))
     assert names(await pods.list("ns", query(fieldSelector="spec.nodeName=n2"))) == ["b"]
     assert names(await pods.list("", query(fieldSelector="metadata.name=a,metadata.namespace=ns"))) == ["a"]
     assert names(await pods.list("ns", query(fieldSelector="metadata.name!=a"))) == ["b"]

@@ -27,6 +27,7 @@ from apiserver.registry.stores import Registry
 from apiserver.registry.tables import table_for
 from apiserver.storage.interface import Storage
 from tests.registry.harness import NOW, ctx, next_event, no_event, opened_storage, running_registry
+from tests.support.samples import with_sample
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -74,7 +75,8 @@ class Case:
         return f"{base}{self.token}"
 
     def body(self, base: str, **labels: str) -> dict[str, Any]:
-        return {"metadata": {"name": self.name(base), "labels": {LABEL: self.token, **labels}}}
+        return with_sample(self.spec.group, self.spec.plural,
+                           {"metadata": {"name": self.name(base), "labels": {LABEL: self.token, **labels}}})
 
     def query(self, **params: str) -> ListOptions:
         selector = params.pop("labelSelector", "")

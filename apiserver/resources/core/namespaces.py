@@ -28,6 +28,7 @@ from apiserver.registry.spec import (
 from apiserver.registry.strategy import DefaultStrategy, DeleteDecision, MutableObject
 
 FINALIZER_KUBERNETES: Final = "kubernetes"
+NAME_LABEL: Final = "kubernetes.io/metadata.name"  # upstream's LabelMetadataName
 ACTIVE: Final = "Active"
 TERMINATING: Final = "Terminating"
 
@@ -50,10 +51,21 @@ def _metadata(obj: MutableObject) -> dict[str, Any]:
     return meta
 
 
+def set_name_label(obj: MutableObject) -> None:
+    """SetDefaults_Namespace and the strategy's Canonicalize: the `kubernetes.io/metadata.name` label is the name."""
+    meta = _metadata(obj)
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        return
+    labels = meta.get("labels")
+    meta["labels"] = {**(labels if isinstance(labels, dict) else {}), NAME_LABEL: name}
+
+
 class NamespaceStrategy(DefaultStrategy):
     """Phase, the `kubernetes` finalizer and the two-step delete of namespaces."""
 
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
+        set_name_label(obj)
         finalizers = _spec_finalizers(obj)
         if FINALIZER_KUBERNETES not in finalizers:
             finalizers.append(FINALIZER_KUBERNETES)
@@ -61,6 +73,7 @@ class NamespaceStrategy(DefaultStrategy):
         obj["status"] = {"phase": ACTIVE}
 
     def prepare_for_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> None:
+        set_name_label(obj)
         # spec.finalizers may only change through the finalize subresource.
         spec = {key: value for key, value in _mapping(obj, "spec").items() if key != "finalizers"}
         old_finalizers = _spec_finalizers(old)
@@ -73,6 +86,7 @@ class NamespaceStrategy(DefaultStrategy):
         self, subresource: str, obj: MutableObject, old: MutableObject, ctx: RequestContext
     ) -> None:
         # finalize: everything but status may change (in practice spec.finalizers).
+        set_name_label(obj)
         obj.pop("status", None)
         if "status" in old:
             obj["status"] = old["status"]
@@ -110,6 +124,9 @@ class NamespaceStrategy(DefaultStrategy):
 
     def may_delete_during_update(self, obj: MutableObject) -> bool:
         return not _spec_finalizers(obj)
+
+    def canonicalize(self, obj: MutableObject) -> None:
+        set_name_label(obj)
 
 
 COLUMNS = (

@@ -30,6 +30,7 @@ from apiserver.registry.spec import (
     SelectableField,
     Subresource,
 )
+from apiserver.resources.core.pod_strategy import PodStrategy
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 NODE_LOST = "NodeLost"  # upstream's NodeUnreachablePodReason
@@ -232,6 +233,7 @@ SPEC = ResourceSpec(
         Subresource("proxy", "PodProxyOptions", verbs=PROXY_VERBS, connect=True),
         Subresource("status", "Pod"),
     ),
+    strategy=PodStrategy(),
     columns=COLUMNS,
     selectable_fields=SELECTABLE_FIELDS,
 )

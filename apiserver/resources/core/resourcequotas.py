@@ -1,10 +1,28 @@
-"""ResourceQuotas (core/v1): aggregate limits per namespace; the printer shows used/hard per resource."""
+"""ResourceQuotas (core/v1): aggregate limits per namespace; the printer shows used/hard per resource.
+
+Validation as upstream v1.32's ValidateResourceQuota for what users write: each `spec.hard` name is a quota
+resource, each quantity non-negative (whole for countable resources), scopes are known ones.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any, Final
 
-from apiserver.registry.columns import dig, mapping, text
+from apiserver.meta.validation import FieldError, FieldErrors, FieldPath
+from apiserver.registry.columns import dig, mapping, sequence, text
+from apiserver.registry.context import RequestContext
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec, Subresource
+from apiserver.registry.strategy import DefaultStrategy, MutableObject
+from apiserver.resources.core.podspec_resources import (
+    STANDARD_QUOTA_RESOURCES,
+    quantity_of,
+    validate_resource_name,
+    validate_resource_quantity,
+)
+
+SCOPES: Final = ("BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTerminating", "PriorityClass",
+                 "Terminating", "VolumeAttributesClass")
 
 
 def quota_usage(obj: JSONObject, limits: bool) -> str:
@@ -37,7 +55,43 @@ COLUMNS = (
     AGE,
 )
 
+def validate_quota_resources(values: Mapping[str, Any], path: FieldPath) -> FieldErrors:
+    errors: FieldErrors = []
+    for name in sorted(values):
+        resource_path = path.key(name)
+        errors.extend(validate_resource_name(name, resource_path))
+        if "/" not in name and name not in STANDARD_QUOTA_RESOURCES and not name.startswith("requests.hugepages-"):
+            errors.append(FieldError.invalid(resource_path, name, "must be a standard resource for quota"))
+        quantity = quantity_of(values[name])
+        if quantity is not None:
+            errors.extend(validate_resource_quantity(name, quantity, resource_path))
+    return errors
+
+
+def validate_resource_quota(obj: Mapping[str, Any]) -> FieldErrors:
+    spec = mapping(obj.get("spec"))
+    errors = validate_quota_resources(mapping(spec.get("hard")), FieldPath("spec", "hard"))
+    scopes = [scope for scope in sequence(spec.get("scopes")) if isinstance(scope, str)]
+    errors.extend(FieldError.invalid(FieldPath("spec", "scopes"), scopes, "unsupported scope")
+                  for scope in scopes if scope not in SCOPES)
+    status = mapping(obj.get("status"))
+    errors.extend(validate_quota_resources(mapping(status.get("hard")), FieldPath("status", "hard")))
+    errors.extend(validate_quota_resources(mapping(status.get("used")), FieldPath("status", "used")))
+    return errors
+
+
+class ResourceQuotaStrategy(DefaultStrategy):
+    """Resource names and quantities of quotas."""
+
+    def validate(self, obj: MutableObject, ctx: RequestContext) -> FieldErrors:
+        return validate_resource_quota(obj)
+
+    def validate_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> FieldErrors:
+        return validate_resource_quota(obj)
+
+
 SPEC = ResourceSpec(
     group="", version="v1", kind="ResourceQuota", plural="resourcequotas", namespaced=True,
-    short_names=("quota",), subresources=(Subresource("status", "ResourceQuota"),), columns=COLUMNS,
+    short_names=("quota",), subresources=(Subresource("status", "ResourceQuota"),),
+    strategy=ResourceQuotaStrategy(), columns=COLUMNS,
 )
