@@ -10,6 +10,7 @@ from typing import Any
 
 from apiserver.registry.columns import UNSET, dig, integer, mapping, sequence, text
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec, Subresource
+from apiserver.resources.autoscaling.hpa_strategy import HorizontalPodAutoscalerStrategy
 
 SHOWN_METRICS = 2
 DEFAULT_CPU_UTILIZATION = 80  # v2 defaulting: an HPA without metrics targets 80% average CPU
@@ -125,6 +126,7 @@ def _spec(version: str, garbage_collected: bool) -> ResourceSpec:
         group="autoscaling", version=version, kind="HorizontalPodAutoscaler", plural="horizontalpodautoscalers",
         namespaced=True, short_names=("hpa",), categories=("all",),
         subresources=(Subresource("status", "HorizontalPodAutoscaler"),),
+        strategy=HorizontalPodAutoscalerStrategy(version),
         columns=COLUMNS,
         storage_version="autoscaling/v2",
         # One stored resource: the garbage collector works through the preferred version only.
