@@ -95,5 +95,9 @@ async def test_built_server_answers_over_plain_asgi(tmp_path: Path) -> None:
 
 async def test_disabled_compaction_runs_no_hook(tmp_path: Path) -> None:
     server = build_server(ServerConfig(data_dir=tmp_path, storage_backend="memory", etcd_compaction_interval=0))
-    assert [hook.name for hook in server.lifecycle.hooks] == ["bootstrap-system-namespaces", "rbac/bootstrap-roles"]
+    assert [hook.name for hook in server.lifecycle.hooks] == [
+        "bootstrap-system-namespaces", "rbac/bootstrap-roles", "start-service-ip-repair-controllers",
+        "bootstrap-controller", "scheduling/bootstrap-system-priority-classes",
+        "start-cluster-authentication-info-controller", "bootstrap-cluster-info",
+    ]
     assert "poststarthook/start-storage-compactor" not in [check.name for check in server.health.checks("readyz")]

@@ -23,12 +23,19 @@ pytestmark = pytest.mark.slow
 LIVEZ_VERBOSE = (
     "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/start-storage-compactor ok\n"
     "[+]poststarthook/bootstrap-system-namespaces ok\n[+]poststarthook/rbac/bootstrap-roles ok\n"
+    "[+]poststarthook/start-service-ip-repair-controllers ok\n[+]poststarthook/bootstrap-controller ok\n"
+    "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
+    "[+]poststarthook/start-cluster-authentication-info-controller ok\n[+]poststarthook/bootstrap-cluster-info ok\n"
     "livez check passed\n"
 )
 READYZ_VERBOSE_WITHOUT_ETCD = (
     "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n[+]etcd-readiness ok\n[+]informer-sync ok\n"
     "[+]poststarthook/start-storage-compactor ok\n[+]poststarthook/bootstrap-system-namespaces ok\n"
-    "[+]poststarthook/rbac/bootstrap-roles ok\n[+]shutdown ok\nreadyz check passed\n"
+    "[+]poststarthook/rbac/bootstrap-roles ok\n"
+    "[+]poststarthook/start-service-ip-repair-controllers ok\n[+]poststarthook/bootstrap-controller ok\n"
+    "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
+    "[+]poststarthook/start-cluster-authentication-info-controller ok\n[+]poststarthook/bootstrap-cluster-info ok\n"
+    "[+]shutdown ok\nreadyz check passed\n"
 )
 
 
@@ -208,12 +215,20 @@ def test_readyz_fails_while_storage_is_unreachable_but_livez_passes_in_its_grace
         assert livez == (200, "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n"
                               "[+]poststarthook/start-storage-compactor ok\n"
                               "[+]poststarthook/bootstrap-system-namespaces ok\n"
-                              "[+]poststarthook/rbac/bootstrap-roles ok\nlivez check passed\n")
+                              "[+]poststarthook/rbac/bootstrap-roles ok\n"
+                              "[+]poststarthook/start-service-ip-repair-controllers ok\n"
+                              "[+]poststarthook/bootstrap-controller ok\n"
+                              "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
+                              "[+]poststarthook/start-cluster-authentication-info-controller ok\n"
+                              "[+]poststarthook/bootstrap-cluster-info ok\nlivez check passed\n")
         status, _, body = process.request("GET", "/readyz?verbose", client_cert=True)
         assert status == 500
         assert re.findall(r"\[-\](\S+) failed", body.decode()) == [
             "etcd", "etcd-readiness", "informer-sync", "poststarthook/start-storage-compactor",
             "poststarthook/bootstrap-system-namespaces", "poststarthook/rbac/bootstrap-roles",
+            "poststarthook/start-service-ip-repair-controllers", "poststarthook/bootstrap-controller",
+            "poststarthook/scheduling/bootstrap-system-priority-classes",
+            "poststarthook/start-cluster-authentication-info-controller", "poststarthook/bootstrap-cluster-info",
         ]
     finally:
         assert process.stop() == 0

@@ -1,10 +1,23 @@
-"""Services (core/v1): stable virtual IPs and DNS names; stored under upstream's `services/specs` prefix."""
+"""Services (core/v1): stable virtual IPs and DNS names; stored under upstream's `services/specs` prefix.
+
+The strategy defaults, validates and keeps status as upstream's service strategy; cluster IPs and node ports
+are allocated by the Service store (service_store.py), since allocation writes to storage.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 
+from apiserver.meta.validation import FieldErrors
 from apiserver.registry.columns import NONE, dig, format_labels, integer, mapping, sequence, text
 from apiserver.registry.spec import AGE, NAME, PROXY_VERBS, Column, JSONObject, ResourceSpec, Subresource
+from apiserver.registry.strategy import DefaultStrategy, MutableObject, RequestContext
+from apiserver.resources.core.service_defaults import (
+    default_service,
+    drop_type_dependent_fields,
+    normalize_cluster_ips,
+    patch_allocated_values,
+)
+from apiserver.resources.core.service_validation import validate_service, validate_service_update
 
 
 def _load_balancer_addresses(service: JSONObject) -> list[str]:
@@ -63,6 +76,53 @@ COLUMNS = (
            value=lambda service, now: format_labels(dig(service, "spec", "selector"))),
 )
 
+SPEC_FIELDS = (
+    "ports", "selector", "clusterIP", "clusterIPs", "type", "externalIPs", "sessionAffinity", "loadBalancerIP",
+    "loadBalancerSourceRanges", "externalName", "externalTrafficPolicy", "healthCheckNodePort",
+    "publishNotReadyAddresses", "sessionAffinityConfig", "ipFamilies", "ipFamilyPolicy",
+    "allocateLoadBalancerNodePorts", "loadBalancerClass", "internalTrafficPolicy", "trafficDistribution",
+)
+PORT_FIELDS = ("name", "protocol", "appProtocol", "port", "targetPort", "nodePort")
+
+
+def _ordered(fields: MutableObject, order: tuple[str, ...]) -> MutableObject:
+    known = {key: fields[key] for key in order if key in fields}
+    return {**known, **{key: value for key, value in fields.items() if key not in known}}
+
+
+class ServiceStrategy(DefaultStrategy):
+    """Upstream's svcStrategy: defaults, status reset on create and kept on update, type-dependent fields
+    dropped on a type change, ValidateService / ValidateServiceUpdate. Every step is idempotent, so the Service
+    store may run the early ones again before allocating."""
+
+    def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
+        default_service(obj)
+        normalize_cluster_ips(obj, None)
+        obj["status"] = {"loadBalancer": {}}
+
+    def prepare_for_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> None:
+        default_service(obj)
+        patch_allocated_values(obj, old)
+        normalize_cluster_ips(obj, old)
+        obj["status"] = old.get("status") or {"loadBalancer": {}}
+        drop_type_dependent_fields(obj, old)
+
+    def validate(self, obj: MutableObject, ctx: RequestContext) -> FieldErrors:
+        return validate_service(obj)
+
+    def canonicalize(self, obj: MutableObject) -> None:
+        """Fields in the order of upstream's ServiceSpec and ServicePort structs (the order Go writes JSON)."""
+        spec = obj.get("spec")
+        if isinstance(spec, dict):
+            obj["spec"] = _ordered(spec, SPEC_FIELDS)
+            if isinstance(spec.get("ports"), list):
+                obj["spec"]["ports"] = [_ordered(port, PORT_FIELDS) if isinstance(port, dict) else port
+                                        for port in spec["ports"]]
+
+    def validate_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> FieldErrors:
+        return validate_service_update(obj, old)
+
+
 SPEC = ResourceSpec(
     group="", version="v1", kind="Service", plural="services", namespaced=True,
     short_names=("svc",), categories=("all",),
@@ -71,5 +131,6 @@ SPEC = ResourceSpec(
         Subresource("status", "Service"),
     ),
     columns=COLUMNS,
+    strategy=ServiceStrategy(),
     storage_path="services/specs",
 )
