@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 from apiserver.auth.user import UserInfo, service_account_groups, service_account_username
@@ -58,6 +58,16 @@ class Controller(Protocol):
     async def reconcile(self, key: str) -> None: ...
 
 
+class RequeueAfter(Exception):
+    """Raised by `reconcile` to look at the key again after `delay` seconds (client-go's AddAfter): not a failure,
+    so the key's backoff is reset. A controller may also have an `async def run(self)`: the runner starts it after
+    `start` as a task of its own and cancels it on stop (for work that is not keyed by informer events)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"requeue after {delay:.3f}s")
+        self.delay = delay
+
+
 class WorkQueue:
     """Keys to process: a key waits at most once however often it is added, is never processed by two workers
     at once (added again while processing, it is processed again after), and `retry` re-adds it after
@@ -101,6 +111,19 @@ class WorkQueue:
             pending.cancel()
         self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
         return delay
+
+    def add_after(self, key: str, delay: float) -> None:
+        """Add `key` once `delay` seconds have passed (at once when not positive); an earlier pending add wins."""
+        if delay <= 0:
+            self.add(key)
+            return
+        loop = asyncio.get_running_loop()
+        pending = self._timers.get(key)
+        if pending is not None and pending.when() <= loop.time() + delay:
+            return
+        if pending is not None:
+            pending.cancel()
+        self._timers[key] = loop.call_later(delay, self._fire, key)
 
     def _fire(self, key: str) -> None:
         self._timers.pop(key, None)
@@ -146,6 +169,9 @@ class _Running:
                       for informer in self.informers.values()]
         self.tasks += [asyncio.create_task(self._work(), name=f"{name}-worker-{index}")
                        for index in range(self.controller.workers)]
+        run: Callable[[], Coroutine[Any, Any, None]] | None = getattr(self.controller, "run", None)
+        if run is not None:
+            self.tasks.append(asyncio.create_task(run(), name=f"{name}-run"))
 
     async def _work(self) -> None:
         for informer in self.informers.values():
@@ -156,6 +182,9 @@ class _Running:
                 await self.controller.reconcile(key)
             except asyncio.CancelledError:
                 raise
+            except RequeueAfter as requeue:
+                self.queue.forget(key)
+                self.queue.add_after(key, requeue.delay)
             except Exception as error:
                 delay = self.queue.retry(key)
                 logger.warning("controller_sync_failed", extra={

@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apiserver.settings")
 os.environ.setdefault("PILOTHOUSE_SECRET_KEY", "tests-only-not-a-secret")
 
 BACKENDS = ("sqlite", "etcd3")
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"  # published in every namespace by its controller
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -50,16 +51,20 @@ def namespace(api_client: k8s.ApiClient, request: pytest.FixtureRequest) -> str:
     core = k8s.CoreV1Api(api_client)
     core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)))
     # Pods are admitted only once the namespace's `default` ServiceAccount exists (the ServiceAccount admission
-    # plugin), which its controller creates a moment after the namespace: wait as a careful client would.
+    # plugin), which its controller creates a moment after the namespace, as another one publishes the
+    # `kube-root-ca.crt` ConfigMap: wait for both as a careful client would, so tests start from a settled one.
     deadline = time.monotonic() + 15
-    while True:
-        try:
-            core.read_namespaced_service_account("default", name)
-            return name
-        except k8s.ApiException as error:
-            if error.status != 404 or time.monotonic() > deadline:
-                raise
-        time.sleep(0.05)
+    for read in (lambda: core.read_namespaced_service_account("default", name),
+                 lambda: core.read_namespaced_config_map(ROOT_CA_CONFIGMAP, name)):
+        while True:
+            try:
+                read()
+                break
+            except k8s.ApiException as error:
+                if error.status != 404 or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
+    return name
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def test_deletecollection_with_a_label_selector_deletes_only_the_matching(server
         assert _json(server, "POST", base, {"metadata": {"name": name, "labels": {"tier": tier}}})[0] == 201
     status, _ = _json(server, "DELETE", f"{base}?labelSelector=tier%3Dweb")
     assert status == 200
-    _, remaining = _json(server, "GET", base)
+    _, remaining = _json(server, "GET", f"{base}?labelSelector=tier")
     assert [item["metadata"]["name"] for item in remaining["items"]] == ["c"]
 
 

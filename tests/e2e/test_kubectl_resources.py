@@ -85,7 +85,8 @@ def test_create_from_a_file_and_read_back_as_yaml_and_json(kubectl: Kubectl, nam
     assert (as_yaml["kind"], as_yaml["data"], as_yaml["metadata"]["namespace"]) == ("ConfigMap", {"a": "b"}, namespace)
     as_json = json.loads(run(kubectl, "-n", namespace, "get", "configmaps", "-o", "json"))
     assert as_json["kind"] == "List"
-    assert [item["metadata"]["name"] for item in as_json["items"]] == ["from-file"]
+    # Every namespace holds the root CA bundle too (kube-root-ca.crt), as upstream's do.
+    assert [item["metadata"]["name"] for item in as_json["items"]] == ["from-file", "kube-root-ca.crt"]
 
 
 def test_label_annotate_and_select(kubectl: Kubectl, namespace: str) -> None:
@@ -108,13 +109,14 @@ def test_get_in_chunks_lists_everything(kubectl: Kubectl, namespace: str) -> Non
     for index in range(5):
         run(kubectl, "-n", namespace, "create", "configmap", f"chunk-{index}")
     rows = columns(run(kubectl, "-n", namespace, "get", "configmaps", "--chunk-size=2"))
-    assert [row[0] for row in rows] == ["NAME"] + [f"chunk-{index}" for index in range(5)]
+    assert [row[0] for row in rows] == ["NAME"] + [f"chunk-{index}" for index in range(5)] + ["kube-root-ca.crt"]
 
 
 def test_get_across_all_namespaces_shows_the_namespace_column(kubectl: Kubectl, namespace: str) -> None:
     run(kubectl, "-n", namespace, "create", "configmap", "everywhere")
     rows = columns(run(kubectl, "get", "configmaps", "-A", "--field-selector", f"metadata.namespace={namespace}"))
-    assert rows == [["NAMESPACE", "NAME", "DATA", "AGE"], [namespace, "everywhere", "0", "<age>"]]
+    assert rows == [["NAMESPACE", "NAME", "DATA", "AGE"], [namespace, "everywhere", "0", "<age>"],
+                    [namespace, "kube-root-ca.crt", "1", "<age>"]]
 
 
 def test_delete_and_not_found(kubectl: Kubectl, namespace: str) -> None:
@@ -124,15 +126,16 @@ def test_delete_and_not_found(kubectl: Kubectl, namespace: str) -> None:
     assert (missing.returncode, missing.stderr) == (
         1, 'Error from server (NotFound): configmaps "doomed" not found\n'
     )
-    empty = kubectl.run("-n", namespace, "get", "configmaps")
+    empty = kubectl.run("-n", namespace, "get", "configmaps", "-l", "tier=none")
     assert (empty.returncode, empty.stdout, empty.stderr) == (0, "", f"No resources found in {namespace} namespace.\n")
 
 
 def test_get_watch_prints_each_change(kubectl: Kubectl, namespace: str) -> None:
     run(kubectl, "-n", namespace, "create", "configmap", "existing")
     with kubectl.stream("-n", namespace, "get", "configmaps", "-w", "--output-watch-events") as watching:
-        assert columns("\n".join(watching.lines(2))) == [
+        assert columns("\n".join(watching.lines(3))) == [
             ["EVENT", "NAME", "DATA", "AGE"], ["ADDED", "existing", "0", "<age>"],
+            ["ADDED", "kube-root-ca.crt", "1", "<age>"],
         ]
         run(kubectl, "-n", namespace, "create", "configmap", "fresh", "--from-literal=k=v")
         assert columns(watching.next_line()) == [["ADDED", "fresh", "1", "<age>"]]

@@ -108,7 +108,7 @@ def test_list_with_label_and_field_selectors(api_client: k8s.ApiClient, namespac
     web = core.list_namespaced_config_map(namespace, label_selector="tier=web")
     assert [item.metadata.name for item in web.items] == ["a", "c"]
     not_web = core.list_namespaced_config_map(namespace, label_selector="tier notin (web)")
-    assert [item.metadata.name for item in not_web.items] == ["b"]
+    assert [item.metadata.name for item in not_web.items] == ["b", "kube-root-ca.crt"]  # unlabelled: not web
     named = core.list_namespaced_config_map(namespace, field_selector="metadata.name=c")
     assert [item.metadata.name for item in named.items] == ["c"]
     everywhere = core.list_config_map_for_all_namespaces(label_selector="tier=db",
@@ -130,8 +130,9 @@ def test_pagination_with_limit_and_continue(api_client: k8s.ApiClient, namespace
         token = page.metadata._continue
         if not token:
             break
-        assert page.metadata.remaining_item_count == 5 - len(seen)
-    assert (seen, pages) == ([f"page-{index}" for index in range(5)], 3)
+        assert page.metadata.remaining_item_count == 6 - len(seen)
+    # The namespace's kube-root-ca.crt is listed too ("k" < "p": first).
+    assert (seen, pages) == (["kube-root-ca.crt", *(f"page-{index}" for index in range(5))], 3)
 
 
 def test_watch_stream_sees_added_modified_deleted_in_order(api_client: k8s.ApiClient, namespace: str) -> None:
@@ -212,4 +213,4 @@ def test_dry_run_creates_nothing(api_client: k8s.ApiClient, namespace: str) -> N
     core = k8s.CoreV1Api(api_client)
     answered = core.create_namespaced_config_map(namespace, config_map("dry"), dry_run="All")
     assert answered.metadata.name == "dry"
-    assert core.list_namespaced_config_map(namespace).items == []
+    assert core.list_namespaced_config_map(namespace, field_selector="metadata.name=dry").items == []

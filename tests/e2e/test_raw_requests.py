@@ -125,7 +125,8 @@ def test_an_unknown_patch_type_is_415_listing_the_served_ones(server: ServerProc
 def test_a_watch_streams_one_event_per_line_until_timeout_seconds(server: ServerProcess) -> None:
     request(server, "POST", "/api/v1/namespaces", b'{"metadata":{"name":"watched"}}')
     request(server, "POST", "/api/v1/namespaces/watched/configmaps", b'{"metadata":{"name":"one"}}')
-    status, headers, body = request(server, "GET", "/api/v1/namespaces/watched/configmaps?watch=1&timeoutSeconds=1")
+    status, headers, body = request(server, "GET", "/api/v1/namespaces/watched/configmaps"
+                                    "?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Done")
     assert (status, headers["content-type"], headers["transfer-encoding"]) == (200, "application/json", "chunked")
     lines = body.split(b"\n")
     assert lines[-1] == b""
