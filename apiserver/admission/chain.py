@@ -1,23 +1,91 @@
-"""The admission chain: plugins by name, in the order given, mutating ones first, then validating ones.
+"""The admission chain: plugins by name, always in kube-apiserver's order, mutating ones first, then validating.
 
 Plugins are registered by name in ADMISSION_PLUGINS (name → dotted path of a class taking a PluginContext),
-like kube-apiserver's --enable-admission-plugins names; the order of a chain is the order of the names it is
-built from (settings supply it once settings exist; DEFAULT_PLUGINS until then).
+like kube-apiserver's --enable-admission-plugins names. `enabled_plugin_names` turns the enable/disable flags
+into the chain's names exactly as upstream's AdmissionOptions do: the default-on plugins plus the enabled ones,
+minus the disabled ones, in ALL_ORDERED_PLUGINS order whatever the order of the flags.
 """
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Mapping, Sequence
 
 from apiserver.admission.interface import AdmissionAttributes, MutatingPlugin, PluginContext, ValidatingPlugin
+from apiserver.meta.errors import go_quote
 
+logger = logging.getLogger(__name__)
+
+_PLUGINS = "apiserver.admission.plugins"
 ADMISSION_PLUGINS: Mapping[str, str] = {
-    "NamespaceLifecycle": "apiserver.admission.plugins.namespace_lifecycle.NamespaceLifecycle",
-    "CertificateApproval": "apiserver.admission.plugins.certificates.CertificateApproval",
-    "CertificateSigning": "apiserver.admission.plugins.certificates.CertificateSigning",
+    "NamespaceLifecycle": f"{_PLUGINS}.namespace_lifecycle.NamespaceLifecycle",
+    "LimitRanger": f"{_PLUGINS}.limit_ranger.LimitRanger",
+    "ServiceAccount": f"{_PLUGINS}.service_account.ServiceAccount",
+    "NodeRestriction": f"{_PLUGINS}.node_restriction.NodeRestriction",
+    "PodSecurity": "apiserver.admission.podsecurity.plugin.PodSecurity",
+    "Priority": f"{_PLUGINS}.priority.Priority",
+    "DefaultTolerationSeconds": f"{_PLUGINS}.default_toleration_seconds.DefaultTolerationSeconds",
+    "DefaultStorageClass": f"{_PLUGINS}.default_storage_class.DefaultStorageClass",
+    "PersistentVolumeClaimResize": f"{_PLUGINS}.persistent_volume_claim_resize.PersistentVolumeClaimResize",
+    "RuntimeClass": f"{_PLUGINS}.runtime_class.RuntimeClass",
+    "CertificateApproval": f"{_PLUGINS}.certificates.CertificateApproval",
+    "CertificateSigning": f"{_PLUGINS}.certificates.CertificateSigning",
+    "CertificateSubjectRestriction": f"{_PLUGINS}.certificate_subject_restriction.CertificateSubjectRestriction",
+    "DefaultIngressClass": f"{_PLUGINS}.default_ingress_class.DefaultIngressClass",
+    "ResourceQuota": f"{_PLUGINS}.resource_quota.ResourceQuota",
 }
-# kube-apiserver's order (AllOrderedPlugins) among the plugins registered here.
+
+# kube-apiserver v1.32's AllOrderedPlugins (pkg/kubeapiserver/options/plugins.go): every name upstream knows.
+ALL_ORDERED_PLUGINS: tuple[str, ...] = (
+    "AlwaysAdmit", "NamespaceAutoProvision", "NamespaceLifecycle", "NamespaceExists",
+    "LimitPodHardAntiAffinityTopology", "LimitRanger", "ServiceAccount", "NodeRestriction", "TaintNodesByCondition",
+    "AlwaysPullImages", "ImagePolicyWebhook", "PodSecurity", "PodNodeSelector", "Priority",
+    "DefaultTolerationSeconds", "PodTolerationRestriction", "EventRateLimit", "ExtendedResourceToleration",
+    "DefaultStorageClass", "StorageObjectInUseProtection", "OwnerReferencesPermissionEnforcement",
+    "PersistentVolumeClaimResize", "RuntimeClass", "CertificateApproval", "CertificateSigning",
+    "ClusterTrustBundleAttest", "CertificateSubjectRestriction", "DefaultIngressClass", "DenyServiceExternalIPs",
+    "MutatingAdmissionPolicy", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionWebhook", "ResourceQuota", "AlwaysDeny",
+)
+# Upstream's default-on set (DefaultOffAdmissionPlugins is everything else).
+DEFAULT_ON_PLUGINS: frozenset[str] = frozenset({
+    "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultStorageClass", "PersistentVolumeClaimResize",
+    "DefaultTolerationSeconds", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota",
+    "StorageObjectInUseProtection", "Priority", "TaintNodesByCondition", "RuntimeClass", "CertificateApproval",
+    "CertificateSigning", "ClusterTrustBundleAttest", "CertificateSubjectRestriction", "DefaultIngressClass",
+    "PodSecurity", "ValidatingAdmissionPolicy",
+})
+# The chain a server runs without admission flags: upstream's default-on plugins that exist here, in order.
+DEFAULT_ENABLED_PLUGINS: tuple[str, ...] = tuple(
+    name for name in ALL_ORDERED_PLUGINS if name in DEFAULT_ON_PLUGINS and name in ADMISSION_PLUGINS
+)
+# The chain of the in-memory endpoint tests: the plugins that need no other cluster objects (a pod needs no
+# ServiceAccount there, and keeps the spec it was sent).
 DEFAULT_PLUGINS: tuple[str, ...] = ("NamespaceLifecycle", "CertificateApproval", "CertificateSigning")
+
+
+def admission_flag_problems(enable: Sequence[str], disable: Sequence[str]) -> list[str]:
+    """Upstream's validation of --enable-admission-plugins / --disable-admission-plugins, word for word."""
+    known = set(ALL_ORDERED_PLUGINS)
+    problems = [f"enable-admission-plugins plugin {go_quote(name)} is unknown" for name in enable
+                if name not in known]
+    problems += [f"disable-admission-plugins plugin {go_quote(name)} is unknown" for name in disable
+                 if name not in known]
+    overlap = sorted(set(enable) & set(disable))
+    if overlap:
+        problems.append(f"[{' '.join(overlap)}] in enable-admission-plugins and disable-admission-plugins overlapped")
+    return problems
+
+
+def enabled_plugin_names(enable: Sequence[str] = (), disable: Sequence[str] = ()) -> tuple[str, ...]:
+    """The chain's plugin names for the flags, in upstream's order; names upstream knows but this server does
+    not implement are left out (logged once at INFO)."""
+    disabled = (set(ALL_ORDERED_PLUGINS) - DEFAULT_ON_PLUGINS | set(disable)) - set(enable)
+    names = [name for name in ALL_ORDERED_PLUGINS if name not in disabled]
+    missing = [name for name in names if name not in ADMISSION_PLUGINS]
+    if missing:
+        logger.info("admission_plugins_not_implemented", extra={"plugins": ",".join(missing)})
+    return tuple(name for name in names if name in ADMISSION_PLUGINS)
 
 
 class AdmissionChain:
@@ -51,13 +119,17 @@ class AdmissionChain:
 
 
 def build_admission_chain(names: Sequence[str], context: PluginContext) -> AdmissionChain:
-    """The chain of the named plugins, in that order. Raises ValueError for a name that is not registered."""
-    plugins: list[object] = []
+    """The chain of the named plugins, in upstream's order whatever the order of `names`.
+
+    Raises ValueError for a name that is not registered.
+    """
     for name in names:
-        path = ADMISSION_PLUGINS.get(name)
-        if path is None:
+        if name not in ADMISSION_PLUGINS:
             raise ValueError(f"admission plugin {name!r} is not registered (known: {', '.join(ADMISSION_PLUGINS)})")
-        module_name, _, class_name = path.rpartition(".")
+    rank = {name: index for index, name in enumerate(ALL_ORDERED_PLUGINS)}
+    plugins: list[object] = []
+    for name in sorted(dict.fromkeys(names), key=lambda name: rank.get(name, len(rank))):
+        module_name, _, class_name = ADMISSION_PLUGINS[name].rpartition(".")
         plugin_class = getattr(importlib.import_module(module_name), class_name)
         plugins.append(plugin_class(context))
     return AdmissionChain(plugins)

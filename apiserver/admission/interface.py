@@ -8,7 +8,8 @@ storage, so admission stays below the HTTP layer and above the registry.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from apiserver.meta.objects import JSONDict
@@ -31,6 +32,10 @@ class AdmissionAttributes:
     cluster-scoped resources; `name` may be "" for a create with generateName. `object` is the new object
     (mutating plugins may change it in place; None for DELETE), `old_object` the stored one for UPDATE and
     DELETE. `user` is the authenticated user (None until authentication lands).
+
+    `warnings` collects the texts of `Warning` headers for the response (upstream's warning.AddWarning); the
+    endpoint shares one list per request. `annotate(key, value)` adds an audit annotation to the request's
+    audit event (upstream's AddAnnotation); a no-op when the request is not audited.
     """
 
     operation: Operation
@@ -45,6 +50,13 @@ class AdmissionAttributes:
     old_object: JSONDict | None = None
     user: Any = None
     dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
+    annotate: Callable[[str, str], None] = lambda key, value: None
+
+    def add_warning(self, text: str) -> None:
+        """Queue a `Warning` header (once per text)."""
+        if text not in self.warnings:
+            self.warnings.append(text)
 
     @property
     def group_resource(self) -> str:
@@ -86,8 +98,33 @@ class NamespaceLister(Protocol):
         ...
 
 
+class ObjectLister(Protocol):
+    """Read-only view of one resource (upstream's listers). Results are shared: never mutate them."""
+
+    async def get(self, namespace: str, name: str) -> JSONDict | None:
+        """The object, or None when it does not exist ("" namespace for cluster-scoped resources)."""
+        ...
+
+    async def list(self, namespace: str) -> Sequence[JSONDict]:
+        """Every object of a namespace ("" for all namespaces, or a cluster-scoped resource)."""
+        ...
+
+
+class StatusWriter(Protocol):
+    """Writes an object's `status` subresource with its resourceVersion as precondition (server-internal)."""
+
+    async def write_status(self, group: str, version: str, plural: str, obj: JSONDict) -> JSONDict:
+        """The stored object. Raises Conflict when `obj`'s resourceVersion is stale, NotFound when it is gone."""
+        ...
+
+
 class PluginContext(Protocol):
-    """What plugins may be built from (upstream's plugin initializers): read-only cluster state."""
+    """What plugins may be built from (upstream's plugin initializers): read-only cluster state.
+
+    Beyond namespaces, plugins read any resource through `objects` (the watch cache) and `live_objects`
+    (storage), and may find `status_writer` (what ResourceQuota records usage with); plugins read the optional
+    members with `getattr`, so small test contexts need only the namespaces.
+    """
 
     @property
     def namespaces(self) -> NamespaceLister:
@@ -101,4 +138,12 @@ class PluginContext(Protocol):
 
     def is_ready(self) -> bool:
         """Whether the caches behind the listers have synced."""
+        ...
+
+    def objects(self, group: str, version: str, plural: str) -> ObjectLister:
+        """A resource from its watch cache (an unknown resource lists as empty)."""
+        ...
+
+    def live_objects(self, group: str, version: str, plural: str) -> ObjectLister:
+        """A resource read from storage (consistent reads), for when the cache may lag behind."""
         ...

@@ -198,6 +198,7 @@ async def test_a_token_bound_to_a_secret_dies_with_the_secret(api: InMemoryServe
 
 async def test_a_pod_bound_token_needs_the_pods_service_account(api: InMemoryServer) -> None:
     await create_service_account(api, "builder")
+    await create_service_account(api, "other")  # admission refuses pods of a missing ServiceAccount
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
            "spec": {"serviceAccountName": "other", "containers": [{"name": "c", "image": "nginx"}]}}
     assert (await api.request("POST", "/api/v1/namespaces/default/pods", body=pod)).status == 201

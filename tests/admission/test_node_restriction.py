@@ -1,0 +1,64 @@
+"""NodeRestriction: a kubelet writes only its own Node and mirror pods bound to it."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apiserver.admission.interface import Operation
+from apiserver.admission.plugins.node_restriction import NodeRestriction
+from apiserver.auth.user import UserInfo
+from apiserver.meta.errors import ApiError
+from tests.admission.fakes import FakeContext, attributes, pod
+
+NODE = UserInfo("system:node:n1", groups=("system:nodes", "system:authenticated"))
+
+
+def mirror_pod(**spec: Any) -> dict[str, Any]:
+    obj = pod("m", **{"nodeName": "n1", **spec})
+    obj["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "x"}
+    obj["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": "n1", "uid": "u",
+                                           "controller": True}]
+    return obj
+
+
+async def test_node_may_create_its_own_mirror_pod() -> None:
+    await NodeRestriction(FakeContext()).admit(attributes(mirror_pod(), user=NODE))
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        (pod("p", nodeName="n1"),
+         'pod does not have "kubernetes.io/config.mirror" annotation, node "n1" can only create mirror pods'),
+        (mirror_pod(nodeName="n2"), 'node "n1" can only create pods with spec.nodeName set to itself'),
+        (mirror_pod(serviceAccountName="default"), 'node "n1" can not create pods that reference a service account'),
+        (mirror_pod(volumes=[{"name": "s", "secret": {"secretName": "s"}}]),
+         'node "n1" can not create pods that reference secrets'),
+    ],
+    ids=["not-mirror", "other-node", "service-account", "secret"],
+)
+async def test_node_pod_creates_are_limited(obj: dict[str, Any], message: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        await NodeRestriction(FakeContext()).admit(attributes(obj, user=NODE))
+    assert caught.value.message == f'pods "{obj["metadata"]["name"]}" is forbidden: {message}'
+
+
+async def test_node_may_not_modify_another_node() -> None:
+    with pytest.raises(ApiError) as caught:
+        await NodeRestriction(FakeContext()).admit(attributes(
+            {"metadata": {"name": "n2"}}, resource="nodes", kind="Node", namespace="", user=NODE,
+            operation=Operation.UPDATE, old={"metadata": {"name": "n2"}}))
+    assert caught.value.message == 'nodes "n2" is forbidden: node "n1" is not allowed to modify node "n2"'
+
+
+async def test_node_may_not_delete_pods_bound_elsewhere() -> None:
+    with pytest.raises(ApiError) as caught:
+        await NodeRestriction(FakeContext()).admit(attributes(
+            None, old=pod("p", nodeName="n2"), operation=Operation.DELETE, user=NODE))
+    assert caught.value.message == ('pods "p" is forbidden: node "n1" can only delete pods with spec.nodeName set '
+                                    "to itself")
+
+
+async def test_other_users_are_not_restricted() -> None:
+    await NodeRestriction(FakeContext()).admit(attributes(pod("p"), user=UserInfo("alice")))
