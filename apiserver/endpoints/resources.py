@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from apiserver.admission.chain import AdmissionChain
 from apiserver.admission.interface import AdmissionAttributes, Operation
+from apiserver.audit.events import add_annotation
 from apiserver.endpoints import answers
 from apiserver.http.asgi import Message, Receive, Scope, Send
 from apiserver.http.negotiation import JSON, PROTOBUF, YAML, MediaType, protobuf_codec
@@ -23,6 +24,7 @@ from apiserver.meta.errors import ApiError, MethodNotAllowed, path_not_found, ro
 from apiserver.meta.objects import Clock, JSONDict, utc_now
 from apiserver.meta.requestinfo import RequestInfo, parse_request_info
 from apiserver.registry.catalog import CatalogHolder, ResourceCatalog
+from apiserver.registry.scale import ScaleStore
 from apiserver.registry.spec import ResourceSpec, Verb
 
 if TYPE_CHECKING:
@@ -101,6 +103,8 @@ class ResourceRequest:
             operation=operation, group=spec.group, version=spec.version, resource=spec.plural, kind=spec.kind,
             namespace=self.namespace, name=self.name if name is None else name, subresource=self.subresource,
             object=obj, old_object=old, user=user_of(self.request.scope), dry_run=dry_run,
+            warnings=admission_warnings(self.request.scope),
+            annotate=lambda key, value: add_annotation(self.request.scope, key, value),
         )
 
     def admission_hook(
@@ -148,7 +152,7 @@ class ResourceEndpoints:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             return await self._websocket(scope, receive, send)
-        tracked = _TrackedSend(send)
+        tracked = _TrackedSend(send, scope)
         request = Request(scope, receive)
         try:
             resolved = self.resolve(request, _request_info(scope, request), receive, tracked)
@@ -192,15 +196,18 @@ class ResourceEndpoints:
             return self._create_only_subresource(request, info, receive, send, stores(name), namespace, name,
                                                  subresource)
         # `approval` (certificatesigningrequests) and `finalize` (namespaces) are whole-object updates like
-        # `status`; their strategies keep them to status.conditions and spec.finalizers. Other subresources have
-        # semantics of their own, not served here yet.
+        # `status`; their strategies keep them to status.conditions and spec.finalizers. `scale` reads and writes
+        # an autoscaling/v1 Scale through the parent's store. Other subresources are not served here yet.
         if subresource and (spec.subresource(subresource) is None
-                            or subresource not in ("status", "approval", "finalize")):
+                            or subresource not in ("status", "approval", "finalize", "scale", "ephemeralcontainers")):
             raise route_error(404)
         verb = _verb(request.method, info, spec, name=name, subresource=subresource, watch_path=watch_path)
         store = self.server.registry().store_for(spec.group, spec.version, spec.plural)
         if store is None:
             raise route_error(404)
+        if subresource == "scale":
+            scale = ScaleStore(cast("ResourceStore", store))
+            spec, store = scale.spec, cast("ResourceStore", scale)
         # A VirtualStore answers the verbs it lacks with 405 itself, so handlers treat every store alike.
         return ResourceRequest(
             request=request, receive=receive, send=send, server=self.server, spec=spec,
@@ -292,16 +299,33 @@ def _verb(method: str, info: RequestInfo, spec: ResourceSpec, *, name: str, subr
     return info.verb
 
 
-class _TrackedSend:
-    """Remembers whether the response has started, so late errors are not sent as a second response."""
+_ADMISSION_WARNINGS_KEY = "pilothouse.admission_warnings"
 
-    def __init__(self, send: Send) -> None:
+
+def admission_warnings(scope: Scope) -> list[str]:
+    """The request's list of admission warnings (one per request, shared by every admission call)."""
+    warnings: list[str] = scope.setdefault(_ADMISSION_WARNINGS_KEY, [])
+    return warnings
+
+
+class _TrackedSend:
+    """Remembers whether the response has started, so late errors are not sent as a second response; adds the
+    `Warning` headers admission queued (on success and error answers alike, as upstream's warning recorder)."""
+
+    def __init__(self, send: Send, scope: Scope | None = None) -> None:
         self._send = send
+        self._scope = scope
         self.started = False
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
+            queued = self._scope.get(_ADMISSION_WARNINGS_KEY) if self._scope is not None else None
+            if queued:
+                headers = list(message.get("headers") or ())
+                present = {value for name, value in headers if name.lower() == b"warning"}
+                headers += [header for header in answers.warning_headers(queued) if header[1] not in present]
+                message = {**message, "headers": headers}
         await self._send(message)
 
 

@@ -11,18 +11,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from apiserver.admission.chain import DEFAULT_PLUGINS, AdmissionChain, build_admission_chain
-from apiserver.admission.interface import NamespaceLister
+from apiserver.admission.chain import AdmissionChain, build_admission_chain, enabled_plugin_names
+from apiserver.admission.interface import NamespaceLister, ObjectLister
 from apiserver.admission.plugins.certificates import AccessReview
 from apiserver.admission.plugins.rbac_escalation import RBACEscalation
 from apiserver.auth.authn.serviceaccount import LEGACY_ISSUER
 from apiserver.auth.jwt import KeyFileError, TokenIssuer, load_signing_key
 from apiserver.client.transports import InProcessAuthenticator
 from apiserver.controllers.base import Controller, ControllerManager
+from apiserver.controllers.bootstrap_token_cleaner import BootstrapTokenCleaner
 from apiserver.controllers.certificates import CSRSigningController, SigningAuthority
+from apiserver.controllers.csr_cleaner import CSRCleanerController
+from apiserver.controllers.disruption import DisruptionController
+from apiserver.controllers.garbagecollector import GarbageCollector
 from apiserver.controllers.namespace_lifecycle import NamespaceLifecycleController
+from apiserver.controllers.resourcequota import ResourceQuotaController
+from apiserver.controllers.rootcacertpublisher import RootCACertPublisher
 from apiserver.controllers.serviceaccounts import ServiceAccountsController
 from apiserver.controllers.serviceaccounts_tokens import TokensController
+from apiserver.controllers.ttl_after_finished import TTLAfterFinishedController
 from apiserver.endpoints.discovery import build_discovery_routes
 from apiserver.endpoints.health import HealthRegistry
 from apiserver.endpoints.metrics import metrics_app
@@ -35,16 +42,23 @@ from apiserver.endpoints.version import build_version_info
 from apiserver.filters.chain import build_chain
 from apiserver.http.asgi import ASGIApp
 from apiserver.meta.errors import NotFound, ServiceUnavailable
-from apiserver.meta.objects import JSONDict
+from apiserver.meta.objects import JSONDict, name_of, namespace_of
 from apiserver.meta.requestinfo import RequestInfo
 from apiserver.observability.metrics import default_metrics, group_resource
+from apiserver.registry.binding import binding_answers, binding_stores
 from apiserver.registry.catalog import CatalogHolder, ResourceCatalog, builtin_specs
+from apiserver.registry.context import ListOptions, RequestContext
+from apiserver.registry.eviction import eviction_stores
 from apiserver.registry.reviews import Answer, review_answers
 from apiserver.registry.runtimeconfig import apply_runtime_config, read_runtime_config
+from apiserver.registry.store import ResourceStore
 from apiserver.registry.stores import Registry
 from apiserver.registry.virtual import VirtualStore
+from apiserver.resources.core.service_store import ServiceRegistry
 from apiserver.server.bootstrap import SystemNamespacesHook
+from apiserver.server.bootstrap_objects import bootstrap_object_hooks, service_ranges
 from apiserver.server.bootstrap_rbac import RBACBootstrapHook
+from apiserver.server.bootstrap_services import ServiceRanges
 from apiserver.server.config import ServerConfig
 from apiserver.server.healthchecks import register_health_checks
 from apiserver.server.lifecycle import CompactorHook, Lifecycle, PostStartHook
@@ -58,6 +72,7 @@ from apiserver.server.security import (
 )
 from apiserver.storage.backends import StorageOptions
 from apiserver.storage.encryption import EncryptedStorage
+from apiserver.storage.errors import StorageError
 from apiserver.storage.interface import Storage
 from apiserver.storage.metered import MeteredStorage
 
@@ -82,13 +97,16 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     catalog = apply_runtime_config(ResourceCatalog(builtin_specs()), read_runtime_config(*config.runtime_config))
     registry = _RegistryReference()
     security = build_security(config, registry.get)
-    registry.answers = review_answers(security.review_backends())
+    registry.answers = {**review_answers(security.review_backends()), **binding_answers(registry.get)}
+    registry.service_ranges = service_ranges(config)
     metrics = default_metrics()
-    controllers = ControllerManager(controller_factories(config))
+    holder = CatalogHolder(catalog)
+    controllers = ControllerManager(controller_factories(config, holder))
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
-        hooks=[*post_start_hooks(config), SystemNamespacesHook(registry.get), RBACBootstrapHook(registry.get)],
+        hooks=[*post_start_hooks(config), SystemNamespacesHook(registry.get), RBACBootstrapHook(registry.get),
+               *bootstrap_object_hooks(config, registry.get)],
         storage_start_timeout=config.storage_start_timeout,
         progress=progress,
         registry_factory=lambda storage: registry.create(catalog, storage, config.etcd_prefix),
@@ -103,13 +121,14 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     register_health_checks(health, lifecycle)
     health.mark_started()  # --livez-grace-period counts from here
     admission = build_admission_chain(
-        DEFAULT_PLUGINS, AdmissionContext(registry.get, lifecycle.is_registry_ready, security.access_review)
+        enabled_plugin_names(config.enable_admission_plugins, config.disable_admission_plugins),
+        AdmissionContext(registry.get, lifecycle.is_registry_ready, security.access_review),
     )
     admission = AdmissionChain([*admission.plugins, RBACEscalation(security.check_rbac_write)])
-    holder = CatalogHolder(catalog)
     resources = ResourceEndpoints(ResourceServer(
         catalog=holder, registry=registry.get, admission=admission, stopping=lifecycle.stopping,
-        subresources=token_request_stores(config, security, registry.get),
+        subresources={**token_request_stores(config, security, registry.get), **binding_stores(registry.get),
+                      **eviction_stores(registry.get)},
     ))
     discovery = build_discovery_routes(holder, server_address=server_address(config), resources=resources)
     index = paths_app(holder, lambda: [*health_paths(health), *NON_RESOURCE_PATHS])
@@ -190,11 +209,13 @@ class _RegistryReference:
     """
 
     def __init__(self) -> None:
+        self.service_ranges = ServiceRanges()
         self._registry: Registry | None = None
         self.answers: dict[tuple[str, str], Answer] = {}
 
     def create(self, catalog: ResourceCatalog, storage: Storage, prefix: str) -> Registry:
-        registry = Registry(catalog, storage, prefix=prefix)
+        registry = ServiceRegistry(catalog, storage, prefix=prefix,
+                                   allocators=self.service_ranges.allocators(storage, prefix))
         for spec in catalog.specs:
             store = registry.store(spec)
             if isinstance(store, VirtualStore) and (answer := self.answers.get((spec.group, spec.plural))):
@@ -234,6 +255,67 @@ class AdmissionContext:
 
     def is_ready(self) -> bool:
         return self._is_ready()
+
+    def objects(self, group: str, version: str, plural: str) -> ObjectLister:
+        return _RegistryObjects(self._registry, (group, version, plural), live=False)
+
+    def live_objects(self, group: str, version: str, plural: str) -> ObjectLister:
+        return _RegistryObjects(self._registry, (group, version, plural), live=True)
+
+    async def write_status(self, group: str, version: str, plural: str, obj: JSONDict) -> JSONDict:
+        """Admission's own status writes (ResourceQuota's usage), through the store with obj's resourceVersion."""
+        store = self._registry().store_for(group, version, plural)
+        if not isinstance(store, ResourceStore):
+            raise NotFound(plural, name_of(obj), group=group)
+        namespace = namespace_of(obj)
+        stored, _ = await store.update(namespace, name_of(obj), obj, RequestContext(namespace=namespace),
+                                       subresource="status")
+        written: JSONDict = stored.obj
+        return written
+
+
+class _RegistryObjects:
+    """One resource for admission: from its watch cache (storage while the cache is not ready) or, when `live`,
+    from storage. A resource that is not served reads as empty."""
+
+    def __init__(self, registry: Callable[[], Registry], resource: tuple[str, str, str], *, live: bool) -> None:
+        self._registry = registry
+        self._resource = resource
+        self._live = live
+
+    def _store(self) -> ResourceStore | None:
+        store = self._registry().store_for(*self._resource)
+        return store if isinstance(store, ResourceStore) else None
+
+    async def get(self, namespace: str, name: str) -> JSONDict | None:
+        store = self._store()
+        if store is None:
+            return None
+        key = store.key(namespace, name)
+        cache = None if self._live else self._registry().cache_for(store.spec.storage_path)
+        if cache is not None:
+            try:
+                entry = cache.get(key)
+            except StorageError:
+                return await self._registry().read_live(key)
+            return None if entry is None or entry.decoded is None else entry.decoded.obj
+        return await self._registry().read_live(key)
+
+    async def list(self, namespace: str) -> list[JSONDict]:
+        store = self._store()
+        if store is None:
+            return []
+        cache = None if self._live else self._registry().cache_for(store.spec.storage_path)
+        if cache is not None:
+            start = store.key(namespace, "")  # the namespace's prefix, or the resource's for ""
+            try:
+                page = cache.list(start=start, end=start[:-1] + chr(ord("/") + 1))
+            except StorageError:
+                pass
+            else:
+                return [entry.decoded.obj for entry in page.items if entry.decoded is not None]
+        result = await store.list(namespace, ListOptions())
+        return [item.obj for item in result.items]
 
 
 class _StoredNamespaces:
@@ -281,13 +363,22 @@ def post_start_hooks(config: ServerConfig) -> list[PostStartHook]:
     return hooks
 
 
-def controller_factories(config: ServerConfig) -> list[Callable[[], Controller]]:
-    """The controllers the server runs (controllers/base.py), each made when the server starts."""
+def controller_factories(config: ServerConfig, catalog: CatalogHolder | None = None) -> list[Callable[[], Controller]]:
+    """The controllers the server runs (controllers/base.py), each made when the server starts. The garbage
+    collector follows `catalog` (the served resources, as CRDs change them); without one it runs on the built-ins."""
+    holder = catalog if catalog is not None else CatalogHolder(ResourceCatalog(builtin_specs()))
     return [
         lambda: CSRSigningController(signing_authority(config)),
         NamespaceLifecycleController,
+        DisruptionController,
         ServiceAccountsController,
+        ResourceQuotaController,
         lambda: TokensController(legacy_token_issuer(config), root_ca(config)),
+        lambda: GarbageCollector(holder),
+        lambda: RootCACertPublisher(root_ca(config)),
+        CSRCleanerController,
+        BootstrapTokenCleaner,
+        TTLAfterFinishedController,
     ]
 
 

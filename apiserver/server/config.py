@@ -14,7 +14,10 @@ from typing import Any
 
 from django.conf import settings
 
+from apiserver.admission.chain import admission_flag_problems
 from apiserver.auth.authz.union import AuthorizationModeError, authorization_modes
+from apiserver.registry.allocators.ipallocator import service_cidr_problems
+from apiserver.registry.allocators.portallocator import PortRange, parse_port_range
 from apiserver.registry.catalog import ResourceCatalog, builtin_specs
 from apiserver.registry.runtimeconfig import read_runtime_config, validation_problems
 from apiserver.server.flags import (
@@ -28,6 +31,7 @@ from apiserver.server.flags import (
     STRINGS,
     Flag,
     FlagError,
+    FlagKind,
     format_duration_ns,
 )
 from apiserver.storage.backends import STORAGE_BACKENDS
@@ -35,6 +39,11 @@ from apiserver.storage.backends import STORAGE_BACKENDS
 _NS = 1_000_000_000
 DEFAULT_SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 MAX_TOKEN_EXPIRATION_SECONDS = 1 << 32
+
+# kubeadm's default (kube-apiserver alone falls back to 10.0.0.0/24).
+DEFAULT_SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/12"
+DEFAULT_SERVICE_NODE_PORT_RANGE = PortRange(30000, 2768)
+PORT_RANGE = FlagKind("portRange", parse_port_range, str)
 
 SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("advertise-address", IP, "",
@@ -69,6 +78,12 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("enable-bootstrap-token-auth", BOOL, False,
          "Enable to allow secrets of type 'bootstrap.kubernetes.io/token' in the 'kube-system' namespace to be "
          "used for TLS bootstrapping authentication."),
+    Flag("disable-admission-plugins", STRINGS, (),
+         "admission plugins that should be disabled although they are in the default enabled plugins list. "
+         "Comma-delimited list of admission plugins. The order of plugins in this flag does not matter."),
+    Flag("enable-admission-plugins", STRINGS, (),
+         "admission plugins that should be enabled in addition to default enabled ones. Comma-delimited list of "
+         "admission plugins. The order of plugins in this flag does not matter."),
     Flag("encryption-provider-config", STRING, "",
          "The file containing configuration for encryption providers to be used for storing secrets in etcd."),
     Flag("etcd-cafile", STRING, "", "The CA bundle that verifies etcd's serving certificates."),
@@ -123,6 +138,12 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("service-account-signing-key-file", STRING, "",
          "Path to the file that contains the current private key of the service account token issuer. Empty "
          "means <data-dir>/pki/sa.key."),
+    Flag("service-cluster-ip-range", STRING, DEFAULT_SERVICE_CLUSTER_IP_RANGE,
+         "A CIDR notation IP range from which to assign service cluster IPs. This must not overlap with any IP "
+         "ranges assigned to nodes or pods. Max of two dual-stack CIDRs is allowed."),
+    Flag("service-node-port-range", PORT_RANGE, DEFAULT_SERVICE_NODE_PORT_RANGE,
+         "A port range to reserve for services with NodePort visibility.  This must not overlap with the ephemeral "
+         "port range on nodes.  Example: '30000-32767'. Inclusive at both ends of the range."),
     Flag("shutdown-delay-duration", DURATION, 0,
          "After a termination signal, keep serving this long with /readyz failing before the listener closes, "
          "so load balancers can take the server out of rotation."),
@@ -186,6 +207,10 @@ class ServerConfig:
     audit_log_maxbackup: int = 0
     audit_log_maxsize: int = 0
     encryption_provider_config: str = ""
+    service_cluster_ip_range: str = DEFAULT_SERVICE_CLUSTER_IP_RANGE
+    service_node_port_range: PortRange = DEFAULT_SERVICE_NODE_PORT_RANGE
+    enable_admission_plugins: tuple[str, ...] = ()
+    disable_admission_plugins: tuple[str, ...] = ()
 
     @classmethod
     def from_flags(cls, values: Mapping[str, object]) -> ServerConfig:
@@ -215,6 +240,10 @@ class ServerConfig:
             request_timeout=_seconds(values["request_timeout"]),
             storage_start_timeout=float(settings.STORAGE_START_TIMEOUT),
             runtime_config=_strings(values["runtime_config"]),
+            service_cluster_ip_range=str(values["service_cluster_ip_range"]),
+            service_node_port_range=values["service_node_port_range"],  # type: ignore[arg-type]
+            enable_admission_plugins=_strings(values["enable_admission_plugins"]),
+            disable_admission_plugins=_strings(values["disable_admission_plugins"]),
             **_security_values(values),
         )
 
@@ -347,6 +376,9 @@ def _problems(values: Mapping[str, object]) -> list[str]:
         if int(values[name]) < 0:  # type: ignore[call-overload]
             problems.append(message)
     problems.extend(_security_problems(values))
+    problems.extend(service_cidr_problems(str(values["service_cluster_ip_range"])))
+    problems.extend(admission_flag_problems(_strings(values["enable_admission_plugins"]),
+                                            _strings(values["disable_admission_plugins"])))
     runtime_config = read_runtime_config(*values["runtime_config"])  # type: ignore[misc]
     problems.extend(validation_problems(runtime_config, ResourceCatalog(builtin_specs())))
     return problems
