@@ -25,6 +25,7 @@ from apiserver.controllers.csr_cleaner import CSRCleanerController
 from apiserver.controllers.disruption import DisruptionController
 from apiserver.controllers.garbagecollector import GarbageCollector
 from apiserver.controllers.namespace_lifecycle import NamespaceLifecycleController
+from apiserver.controllers.podgc import PodGCController
 from apiserver.controllers.resourcequota import ResourceQuotaController
 from apiserver.controllers.rootcacertpublisher import RootCACertPublisher
 from apiserver.controllers.serviceaccounts import ServiceAccountsController
@@ -379,6 +380,7 @@ def controller_factories(config: ServerConfig, catalog: CatalogHolder | None = N
         CSRCleanerController,
         BootstrapTokenCleaner,
         TTLAfterFinishedController,
+        PodGCController,
     ]
 
 

@@ -32,6 +32,7 @@ from apiserver.meta.validation import (
 )
 from apiserver.resources.core.podspec_containers import validate_containers, validate_init_containers
 from apiserver.resources.core.podspec_defaults import default_pod_spec_fields
+from apiserver.resources.core.podspec_dns import validate_dns_config, validate_host_aliases
 from apiserver.resources.core.podspec_fields import (
     MAX_INT32,
     inclusive_range_message,
@@ -40,7 +41,20 @@ from apiserver.resources.core.podspec_fields import (
     number,
     text,
 )
+from apiserver.resources.core.podspec_scheduling import (
+    validate_affinity,
+    validate_readiness_gates,
+    validate_scheduling_gates,
+    validate_topology_spread_constraints,
+)
+from apiserver.resources.core.podspec_security import (
+    validate_container_security_contexts,
+    validate_host_network_ports,
+    validate_host_users,
+    validate_pod_security_context,
+)
 from apiserver.resources.core.podspec_volumes import validate_volumes
+from apiserver.resources.core.podspec_windows import validate_os, validate_windows_host_process
 
 MutableObject = dict[str, Any]
 
@@ -121,18 +135,6 @@ def validate_tolerations(tolerations: list[Mapping[str, Any]], path: FieldPath) 
     return errors
 
 
-def _validate_dns_config(spec: Mapping[str, Any], path: FieldPath) -> FieldErrors:
-    if spec.get("dnsPolicy") != "None":
-        return []
-    config = spec.get("dnsConfig")
-    if config is None:
-        return [FieldError.required(path, "must provide `dnsConfig` when `dnsPolicy` is None")]
-    if not mapping(config).get("nameservers"):
-        return [FieldError.required(path.child("nameservers"),
-                                    "must provide at least one DNS nameserver when `dnsPolicy` is None")]
-    return []
-
-
 def _validate_scalars(spec: Mapping[str, Any], path: FieldPath) -> FieldErrors:
     errors: FieldErrors = []
     if account := text(spec.get("serviceAccountName")):
@@ -147,11 +149,13 @@ def _validate_scalars(spec: Mapping[str, Any], path: FieldPath) -> FieldErrors:
         if value := text(spec.get(key)):
             errors.extend(_dns_label(value, path.child(key)))
     errors.extend(validate_tolerations(items(spec.get("tolerations")), path.child("tolerations")))
+    errors.extend(validate_host_aliases(spec, path.child("hostAliases")))
     if priority_class := text(spec.get("priorityClassName")):
         errors.extend(_dns_subdomain(priority_class, path.child("priorityClassName")))
     preemption = spec.get("preemptionPolicy")
     if preemption is not None and preemption not in PREEMPTION_POLICIES:
         errors.append(FieldError.not_supported(path.child("preemptionPolicy"), preemption, PREEMPTION_POLICIES))
+    errors.extend(validate_os(spec, path))
     return errors
 
 
@@ -162,10 +166,20 @@ def validate_pod_spec(spec: MutableObject, path: FieldPath) -> FieldErrors:
     errors.extend(validate_containers(containers, volumes, path.child("containers")))
     errors.extend(validate_init_containers(items(spec.get("initContainers")), containers, volumes,
                                            path.child("initContainers")))
+    # Upstream checks each container's securityContext inside the container's own rules.
+    errors.extend(validate_container_security_contexts(spec, path))
+    errors.extend(validate_host_network_ports(spec, path))
     errors.extend(_enum(spec.get("restartPolicy"), path.child("restartPolicy"), RESTART_POLICIES))
     errors.extend(_enum(spec.get("dnsPolicy"), path.child("dnsPolicy"), DNS_POLICIES))
     errors.extend(validate_labels(mapping(spec.get("nodeSelector")), path.child("nodeSelector")))
-    errors.extend(_validate_dns_config(spec, path.child("dnsConfig")))
+    errors.extend(validate_pod_security_context(spec, path))
+    errors.extend(validate_affinity(spec, path.child("affinity")))
+    errors.extend(validate_dns_config(spec, path.child("dnsConfig")))
+    errors.extend(validate_readiness_gates(spec, path.child("readinessGates")))
+    errors.extend(validate_scheduling_gates(spec, path.child("schedulingGates")))
+    errors.extend(validate_topology_spread_constraints(spec, path.child("topologySpreadConstraints")))
+    errors.extend(validate_windows_host_process(spec, path))
+    errors.extend(validate_host_users(spec, path))
     errors.extend(_validate_scalars(spec, path))
     return errors
 
