@@ -1,8 +1,8 @@
 """POST of a new object, as kube-apiserver's createHandler: 201 with the stored object (also for dryRun=All).
 
 Order as upstream: negotiate the answer (406), pick the body's decoder (415), read the body (413), validate the
-CreateOptions (422), decode (400), wipe system metadata, match the namespace (400), mutating admission, then
-the store (which validates, runs validating admission and writes).
+CreateOptions (422), decode and default (400), record managedFields, wipe system metadata, match the namespace
+(400), mutating admission, then the store (which validates, runs validating admission and writes).
 """
 from __future__ import annotations
 
@@ -31,10 +31,13 @@ async def handle(resource: ResourceRequest) -> None:
     options = write_options(request, "CreateOptions")
     obj = decode_object(resource, body, media)
     warnings = apply_type_schema(resource, body, media, obj, options.field_validation)
+    resource.spec.strategy.default(obj)
     obj = FieldManager(resource, options.field_manager).track(None, obj)
-    wipe_system_fields(obj)
+    # rest.BeforeCreate wipes them; BindingREST never calls it, so a Binding's uid stays a precondition.
+    wipe_system_fields(obj, keep_uid=bool(getattr(resource.store, "keeps_uid", False)))
     ensure_namespace(obj, resource.namespace, resource.spec)
-    name = _name(obj)
+    # createHandler: a subresource's name is the URL's (the parent's); a new object's comes from its body.
+    name = resource.name or _name(obj)
     context = RequestContext(
         namespace=resource.namespace, dry_run=options.dry_run, field_manager=options.field_manager,
         now=resource.server.clock, warnings=warnings, user=request.user,
@@ -46,11 +49,12 @@ async def handle(resource: ResourceRequest) -> None:
     await send_object(resource, 201, stored, output, context.warnings)
 
 
-def wipe_system_fields(obj: JSONDict) -> None:
+def wipe_system_fields(obj: JSONDict, *, keep_uid: bool = False) -> None:
     metadata = obj.get("metadata")
     if isinstance(metadata, dict):
         for field in _SYSTEM_FIELDS:
-            metadata.pop(field, None)
+            if not (keep_uid and field == "uid"):
+                metadata.pop(field, None)
 
 
 def _name(obj: JSONDict) -> str:

@@ -3,6 +3,10 @@
 Upstream's fieldmanager wraps create, update and patch the same way: the manager is the `fieldManager` parameter
 or the user agent's name, status is reset on the main resource of kinds with a status subresource (and spec
 through `/status`), and kinds that are not stored (the review APIs) track nothing.
+
+Bodies arrive here defaulted (the strategies' `default`, as upstream's decoder), so an Update manager owns the
+defaults its write introduced. Upstream computes the fields of the Go object, where a zero time with
+`omitempty` (a template's `creationTimestamp: null`) is no field at all; those nulls are left out here too.
 """
 from __future__ import annotations
 
@@ -10,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from apiserver.meta.objects import JSONDict
 from apiserver.registry.apply import ApplyResult, apply
-from apiserver.registry.managedfields import manager_from_user_agent, reset_fields, update_managed_fields
+from apiserver.registry.managedfields import (
+    managed_fields_of,
+    manager_from_user_agent,
+    reset_fields,
+    set_managed_fields,
+    update_managed_fields,
+    without_managed_fields,
+)
 from apiserver.registry.schema import TypeSchemas
 
 if TYPE_CHECKING:
@@ -32,10 +43,17 @@ class FieldManager:
         """`new` with managedFields recording this manager's change from `live` (None for a create)."""
         if not self.enabled:
             return new
-        return update_managed_fields(
-            live, new, self.manager, schema=self._schema, api_version=self._resource.spec.group_version,
-            now=self._resource.server.clock(), subresource=self._resource.subresource, ignored=self._ignored,
+        typed_new = omit_zero_times(new)
+        tracked = update_managed_fields(
+            omit_zero_times(live) if live is not None else None, typed_new, self.manager, schema=self._schema,
+            api_version=self._resource.spec.group_version, now=self._resource.server.clock(),
+            subresource=self._resource.subresource, ignored=self._ignored,
         )
+        if typed_new is new:
+            return tracked
+        result = without_managed_fields(new)
+        set_managed_fields(result, managed_fields_of(tracked))
+        return result
 
     def apply(self, live: JSONDict | None, applied: JSONDict, *, force: bool) -> ApplyResult:
         """Server-side apply of `applied` onto `live` (None: the object does not exist yet)."""
@@ -45,3 +63,22 @@ class FieldManager:
             kind=spec.kind, now=self._resource.server.clock(), subresource=self._resource.subresource,
             ignored=self._ignored,
         )
+
+
+def omit_zero_times(obj: Any) -> Any:
+    """`obj` without the `creationTimestamp: null` members it holds at any depth (the zero time upstream's
+    encoder writes for templates' metadata, which its typed field sets omit); `obj` itself when it has none."""
+    if isinstance(obj, dict):
+        changed: dict[str, Any] | None = None
+        for key, value in obj.items():
+            if value is None and key == "creationTimestamp":
+                changed = dict(obj) if changed is None else changed
+                del changed[key]
+            elif isinstance(value, dict | list) and (kept := omit_zero_times(value)) is not value:
+                changed = dict(obj) if changed is None else changed
+                changed[key] = kept
+        return obj if changed is None else changed
+    if isinstance(obj, list):
+        items = [omit_zero_times(item) for item in obj]
+        return obj if all(kept is item for kept, item in zip(items, obj, strict=True)) else items
+    return obj

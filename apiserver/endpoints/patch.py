@@ -128,6 +128,7 @@ class _Patcher:
         obj = self._as_object(patched)
         if self._schema is not None:
             self._apply_schema(obj, self._schema)
+        self._resource.spec.strategy.default(obj)
         obj = self._manager.track(current, obj)
         ensure_namespace(obj, self._resource.namespace, self._resource.spec)
         check_name(obj, self._resource.name)
@@ -234,6 +235,8 @@ class _Applier:
             prune_unknown_fields(obj, self._schema)
             canonicalize_quantities(obj, self._schema)
             apply_schema_defaults(obj, self._schema)
+        # Upstream defaults the merged object after the apply computed ownership: no applier owns a default.
+        self._resource.spec.strategy.default(obj)
         ensure_namespace(obj, self._resource.namespace, self._resource.spec)
         check_name(obj, self._resource.name)
         return obj

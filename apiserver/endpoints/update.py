@@ -1,8 +1,9 @@
 """PUT of a whole object (or of its `status`), as kube-apiserver's UpdateResource: 200, or 201 when it created.
 
-Order as upstream: negotiate (406), decoder (415), body (413), UpdateOptions (422), decode (400), namespace
-and name must match the URL (400), then the store runs mutating admission on the merged object, validates,
-runs validating admission and writes with the body's resourceVersion as precondition (409 when stale).
+Order as upstream: negotiate (406), decoder (415), body (413), UpdateOptions (422), decode and default (400),
+namespace and name must match the URL (400), then the store records managedFields, runs mutating admission on
+the merged object, validates, runs validating admission and writes with the body's resourceVersion as
+precondition (409 when stale).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ async def handle(resource: ResourceRequest) -> None:
     options = write_options(request, "UpdateOptions")
     obj = decode_object(resource, body, media)
     warnings = apply_type_schema(resource, body, media, obj, options.field_validation)
+    resource.spec.strategy.default(obj)
     ensure_namespace(obj, resource.namespace, resource.spec)
     check_name(obj, resource.name)
     context = RequestContext(

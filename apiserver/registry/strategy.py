@@ -31,6 +31,7 @@ class DeleteDecision(enum.Enum):
 class Strategy(Protocol):
     """Hooks a resource may override; the generic store calls them in the Kubernetes order.
 
+    decode: default (the endpoints call it on every body they decode, before managedFields and admission)
     create: prepare_for_create → validate → canonicalize → storage
     update: prepare_for_update (or prepare_for_subresource_update) → validate_update → canonicalize → storage
     delete: prepare_for_delete → check_graceful_delete → storage
@@ -42,6 +43,14 @@ class Strategy(Protocol):
 
     traits: ResourceTraits | None
     """Upstream's per-type constants (name rule, create-on-update, ...); None: the built-in table's entry."""
+
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaulting of the type (SetObjectDefaults_*), in place and idempotent.
+
+        Upstream's decoder runs it on every request body (and on a patched or applied result), so the field
+        manager records defaulted fields as the writer's and mutating admission sees them; a server-side apply
+        defaults the merged object after its ownership is computed, so an applier never owns a default.
+        """
 
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         """Normalise a new object before validation (defaults the type sets itself, status on create)."""
@@ -82,6 +91,9 @@ class DefaultStrategy:
     """Adds nothing to the generic rules: the behaviour of a resource with no rules of its own."""
 
     traits: ResourceTraits | None = None
+
+    def default(self, obj: MutableObject) -> None:
+        return None
 
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         return None

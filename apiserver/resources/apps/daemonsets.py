@@ -101,6 +101,10 @@ def validate_daemon_set_spec(spec: dict[str, Any], path: FieldPath) -> FieldErro
 class DaemonSetStrategy(DefaultStrategy):
     """Defaults and validation of DaemonSets; the selector is immutable; template changes count templateGeneration."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_daemon_set(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_daemon_set(obj)
         _set_template_generation(obj, 1)

@@ -105,6 +105,13 @@ def validate_deployment_spec(spec: MutableObject, path: FieldPath) -> FieldError
 class DeploymentStrategy(DefaultStrategy):
     """Defaults and validation of Deployments (pkg/registry/apps/deployment); the selector is immutable."""
 
+    # PrepareForUpdate: annotation changes bump the generation too (they are copied to the ReplicaSets).
+    bumps_generation_on_annotations = True
+
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_deployment(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_deployment(obj)
 

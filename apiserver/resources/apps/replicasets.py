@@ -51,6 +51,10 @@ def validate_replica_set_spec(spec: MutableObject, path: FieldPath) -> FieldErro
 class ReplicaSetStrategy(DefaultStrategy):
     """Defaults and validation of ReplicaSets; in apps/v1 the selector is immutable."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_replica_set(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_replica_set(obj)
 

@@ -139,6 +139,10 @@ class StatefulSetStrategy(DefaultStrategy):
 
     traits: ResourceTraits | None = ResourceTraits(name_validator=name_is_dns_label)
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_stateful_set(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_stateful_set(obj)
 

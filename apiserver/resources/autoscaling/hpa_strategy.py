@@ -94,6 +94,10 @@ class HorizontalPodAutoscalerStrategy(DefaultStrategy):
     def __init__(self, version: str) -> None:
         self._default = default_v2 if version == "v2" else default_v1
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        self._default(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         self._default(obj)
 

@@ -102,6 +102,10 @@ def validate_cron_job_spec(spec: dict[str, Any], old_spec: dict[str, Any] | None
 class CronJobStrategy(DefaultStrategy):
     """Defaults and validation of CronJobs (pkg/registry/batch/cronjob)."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_cron_job(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_cron_job(obj)
 

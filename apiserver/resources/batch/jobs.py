@@ -111,6 +111,10 @@ def _template_errors(job: MutableObject, old: MutableObject) -> FieldErrors:
 class JobStrategy(DefaultStrategy):
     """Defaults, the generated selector and validation of Jobs (pkg/registry/batch/job)."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        job_rules.default_job(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         job_rules.default_job(obj)
         job_rules.generate_selector(obj)

@@ -125,6 +125,12 @@ def validate_limit_range(obj: Mapping[str, Any]) -> FieldErrors:
 class LimitRangeStrategy(DefaultStrategy):
     """Container defaults and the bounds rules of LimitRanges."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        for item in sequence(mapping(obj.get("spec")).get("limits")):
+            if isinstance(item, dict):
+                default_limit_item(item)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         for item in sequence(mapping(obj.get("spec")).get("limits")):
             if isinstance(item, dict):

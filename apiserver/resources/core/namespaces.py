@@ -64,6 +64,10 @@ def set_name_label(obj: MutableObject) -> None:
 class NamespaceStrategy(DefaultStrategy):
     """Phase, the `kubernetes` finalizer and the two-step delete of namespaces."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        set_name_label(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         set_name_label(obj)
         finalizers = _spec_finalizers(obj)

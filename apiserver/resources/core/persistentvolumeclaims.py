@@ -114,6 +114,12 @@ def _spec_of(obj: MutableObject) -> dict[str, Any]:
 class PersistentVolumeClaimStrategy(DefaultStrategy):
     """Defaults, initial status and update rules of PersistentVolumeClaims."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        spec = _spec_of(obj)
+        if spec.get("volumeMode") is None:
+            spec["volumeMode"] = "Filesystem"
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         self.prepare_for_update(obj, obj, ctx)
         obj["status"] = {"phase": "Pending"}

@@ -148,6 +148,15 @@ def validate_persistent_volume(obj: Mapping[str, Any]) -> FieldErrors:
 class PersistentVolumeStrategy(DefaultStrategy):
     """Defaults, initial status and update rules of PersistentVolumes."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        spec = _spec_of(obj)
+        if not spec.get("persistentVolumeReclaimPolicy"):
+            spec["persistentVolumeReclaimPolicy"] = "Retain"
+        if spec.get("volumeMode") is None:
+            spec["volumeMode"] = "Filesystem"
+        default_volume_sources(spec)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         self.prepare_for_update(obj, obj, ctx)
         obj["status"] = {"phase": "Pending", "lastPhaseTransitionTime": format_time(ctx.now())}

@@ -15,12 +15,14 @@ from typing import Any, Final
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath
 from apiserver.registry.context import DeleteOptions, RequestContext
 from apiserver.registry.strategy import DefaultStrategy, MutableObject
+from apiserver.resources.core.pod_status import backfill_qos_class, is_status_write, validate_pod_status_update
 from apiserver.resources.core.pod_update import validate_pod_spec_update
 from apiserver.resources.core.podspec import default_pod_spec, validate_pod_spec
 from apiserver.resources.core.podspec_containers import validate_container_common
 from apiserver.resources.core.podspec_defaults import default_container, default_pod_only
 from apiserver.resources.core.podspec_fields import items, mapping, number, text
 from apiserver.resources.core.podspec_resources import compute_qos_class
+from apiserver.resources.core.podspec_scheduling import mutate_pod_affinity
 
 PENDING: Final = "Pending"
 TERMINAL_PHASES: Final = frozenset({"Succeeded", "Failed"})
@@ -56,9 +58,14 @@ def initial_status(spec: dict[str, Any]) -> dict[str, Any]:
 class PodStrategy(DefaultStrategy):
     """Defaults, status on create, update rules and graceful deletion of pods."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_pod(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_pod(obj)
         obj["status"] = initial_status(_spec(obj))
+        mutate_pod_affinity(obj)
 
     def prepare_for_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> None:
         default_pod(obj)
@@ -86,9 +93,15 @@ class PodStrategy(DefaultStrategy):
         errors = validate_pod_spec(spec, SPEC_PATH)
         if items(spec.get("ephemeralContainers")):
             errors.append(FieldError.forbidden(EPHEMERAL, "cannot be set on create"))
+        if text(spec.get("nodeName")) and items(spec.get("schedulingGates")):
+            errors.append(FieldError.forbidden(SPEC_PATH.child("nodeName"),
+                                               "cannot be set until all schedulingGates have been cleared"))
         return errors
 
     def validate_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> FieldErrors:
+        if is_status_write(obj, old):
+            backfill_qos_class(obj, old)  # the status strategy's PrepareForUpdate (the store has no hook for it)
+            return validate_pod_status_update(obj, old)
         new_spec, old_spec = _spec(obj), mapping(old.get("spec"))
         errors = validate_pod_spec(new_spec, SPEC_PATH)
         errors.extend(_validate_ephemeral_update(new_spec, old_spec))

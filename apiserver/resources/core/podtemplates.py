@@ -28,6 +28,10 @@ def _template(obj: MutableObject) -> MutableObject:
 class PodTemplateStrategy(DefaultStrategy):
     """Pod template defaults and validation at `template`."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_pod_template(_template(obj))
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_pod_template(_template(obj))
 

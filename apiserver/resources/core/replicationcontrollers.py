@@ -51,6 +51,10 @@ def validate_replication_controller_spec(spec: dict[str, Any], path: FieldPath) 
 class ReplicationControllerStrategy(DefaultStrategy):
     """Defaults and validation of ReplicationControllers; unlike a ReplicaSet's, the selector may change."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_replication_controller(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_replication_controller(obj)
 

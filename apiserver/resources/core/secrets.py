@@ -102,6 +102,13 @@ def validate_secret(obj: Mapping[str, Any]) -> FieldErrors:
 class SecretStrategy(DefaultStrategy):
     """Type default, stringData merge, key/size/type rules and immutability of Secrets."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        if not obj.get("type"):
+            obj["type"] = OPAQUE
+        # v1 → internal conversion, part of the decode: stringData is written into data.
+        merge_string_data(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         if not obj.get("type"):
             obj["type"] = OPAQUE

@@ -95,6 +95,10 @@ class ServiceStrategy(DefaultStrategy):
     dropped on a type change, ValidateService / ValidateServiceUpdate. Every step is idempotent, so the Service
     store may run the early ones again before allocating."""
 
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        default_service(obj)
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_service(obj)
         normalize_cluster_ips(obj, None)

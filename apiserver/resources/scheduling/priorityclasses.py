@@ -44,6 +44,10 @@ def _known_system_class_error(name: str, value: object, global_default: bool) ->
 
 
 class PriorityClassStrategy(DefaultStrategy):
+    def default(self, obj: MutableObject) -> None:
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
