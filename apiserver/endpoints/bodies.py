@@ -187,9 +187,12 @@ def _with_defaults(group: str, version: str, kind: str, spec: ResourceSpec) -> t
 
 
 def check_kind(resource: ResourceRequest, group: str, version: str, kind: str) -> None:
-    """The body must be the resource's own kind and version; anything else cannot be converted to it."""
+    """The body must be the resource's own kind and version, or one its store accepts (`accepted_kinds`, a set of
+    (group, version, kind): upstream's AcceptsGroupVersion); anything else cannot be converted to it."""
     spec = resource.spec
     if (group, version, kind) == (spec.group, spec.version, spec.kind):
+        return
+    if (group, version, kind) in getattr(resource.store, "accepted_kinds", ()):
         return
     if resource.server.current_catalog().by_kind(group, version, kind) is None:
         api_version = f"{group}/{version}" if group else version

@@ -97,15 +97,27 @@ class ResourceRequest:
         self, operation: Operation, obj: JSONDict | None = None, old: JSONDict | None = None, *,
         dry_run: bool = False, name: str | None = None,
     ) -> AdmissionAttributes:
-        """What admission sees of this request."""
-        spec = self.spec
+        """What admission sees of this request: the URL's resource, and the kind of the body."""
+        group, version, plural = self._admitted_resource()
         return AdmissionAttributes(
-            operation=operation, group=spec.group, version=spec.version, resource=spec.plural, kind=spec.kind,
+            operation=operation, group=group, version=version, resource=plural, kind=self.spec.kind,
             namespace=self.namespace, name=self.name if name is None else name, subresource=self.subresource,
             object=obj, old_object=old, user=user_of(self.request.scope), dry_run=dry_run,
             warnings=admission_warnings(self.request.scope),
             annotate=lambda key, value: add_annotation(self.request.scope, key, value),
         )
+
+    def _admitted_resource(self) -> tuple[str, str, str]:
+        """The group, version and resource of the URL, as upstream's admission attributes name them: the spec of
+        a subresource store names the body (policy/v1 Eviction, autoscaling/v1 Scale), not the resource."""
+        if self.subresource:
+            try:
+                info = request_info_of(self.request.scope)
+            except LookupError:
+                pass
+            else:
+                return info.api_group, info.api_version, info.resource
+        return self.spec.group, self.spec.version, self.spec.plural
 
     def admission_hook(
         self, operation: Operation, *, dry_run: bool, name: str | None = None, mutate: bool = False

@@ -16,11 +16,10 @@ import copy
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from apiserver.meta.errors import ApiError, BadRequest, Conflict, NotFound, go_quote
+from apiserver.meta.errors import ApiError, BadRequest, Conflict, go_quote
 from apiserver.meta.objects import JSONDict, format_time
 from apiserver.meta.validation import FieldError, FieldPath, aggregate_messages, is_valid_path_segment_name
 from apiserver.registry.context import RequestContext, StoredObject
-from apiserver.registry.objectio import ObjectIO
 from apiserver.registry.reviews import Answer, Validate
 from apiserver.registry.spec import CREATE_ONLY, ResourceSpec
 from apiserver.registry.store import ResourceStore
@@ -53,9 +52,11 @@ def pod_store(registry: StoreLookup) -> ResourceStore:
 
 
 class BindingStore:
-    """The `create` of `pods/<name>/binding` for one pod name (one store per request)."""
+    """The `create` of `pods/<name>/binding` for one pod name (one store per request). The create handler keeps
+    the body's metadata.uid (`keeps_uid`): the scheduler sends the pod's uid as a precondition."""
 
     spec = BINDING_SPEC
+    keeps_uid = True
 
     def __init__(self, registry: StoreLookup, pod: str) -> None:
         self._registry = registry
@@ -115,28 +116,18 @@ def binding_errors(binding: JSONDict) -> list[FieldError]:
     return errors
 
 
-def _storage_io(pods: ResourceStore) -> ObjectIO:
-    # Upstream binds through Storage.GuaranteedUpdate, under the pod strategy: so does this, with the store's
-    # own storage access.
-    return pods._io
-
-
 async def _assign(pods: ResourceStore, namespace: str, name: str, node: str, annotations: dict[str, str],
                   preconditions: tuple[str, str], ctx: RequestContext) -> None:
     """setPodHostAndAnnotations in a guaranteed-update loop; refusals are Conflicts on pods/binding."""
-    io = _storage_io(pods)
-    key = io.key(namespace, name)
-    while True:
-        kv = await io.read(key, name)
-        if kv is None:
-            raise NotFound("pods", name)
-        pod = io.decode(kv).copy()
-        _check_preconditions(pod, key, kv.mod_revision, preconditions)
+    key = pods.key(namespace, name)
+
+    def change(pod: JSONDict, revision: int) -> None:
+        _check_preconditions(pod, key, revision, preconditions)
         if reason := _refusal(pod):
             raise Conflict("pods/binding", name, reason)
         assign_pod(pod, node, annotations, format_time(ctx.now()))
-        if await io.write(key, kv, pod, name, dry_run=ctx.dry_run) is not None:
-            return
+
+    await pods.update_in_storage(namespace, name, change, dry_run=ctx.dry_run)
 
 
 def _check_preconditions(pod: JSONDict, key: str, revision: int, preconditions: tuple[str, str]) -> None:

@@ -47,9 +47,12 @@ DISRUPTION_ALLOWED = "DisruptionAllowed"
 
 
 class EvictionStore:
-    """The `create` of `pods/<name>/eviction` for one pod name (one store per request)."""
+    """The `create` of `pods/<name>/eviction` for one pod name (one store per request). Bodies may be policy/v1
+    or policy/v1beta1 Evictions (`accepted_kinds`, upstream's EvictionREST.AcceptsGroupVersion): the two are the
+    same shape."""
 
     spec = EVICTION_SPEC
+    accepted_kinds = frozenset({("policy", "v1", "Eviction"), ("policy", "v1beta1", "Eviction")})
 
     def __init__(self, registry: StoreLookup, pod: str) -> None:
         self._registry = registry

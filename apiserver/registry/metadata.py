@@ -118,6 +118,17 @@ def spec_changed(new: JSONDict, old: JSONDict) -> bool:
             != {key: value for key, value in old.items() if key not in _NOT_SPEC})
 
 
+def bumps_generation(spec: ResourceSpec, new: JSONDict, old: JSONDict) -> bool:
+    """Whether an update moves metadata.generation: a change outside metadata and status, or, for a strategy with
+    `bumps_generation_on_annotations` (Deployments: their annotations are copied to their ReplicaSets), a change
+    of annotations (nil and empty alike, as apiequality.Semantic)."""
+    if spec_changed(new, old):
+        return True
+    if not getattr(spec.strategy, "bumps_generation_on_annotations", False):
+        return False
+    return (metadata(new).get("annotations") or {}) != (metadata(old).get("annotations") or {})
+
+
 def _keep_system_fields(new_meta: dict[str, Any], old_meta: dict[str, Any]) -> None:
     if "generation" in old_meta:
         new_meta["generation"] = old_meta["generation"]
@@ -152,7 +163,7 @@ def before_update(spec: ResourceSpec, traits: ResourceTraits, new: JSONDict, old
         spec.strategy.prepare_for_update(new, old, ctx)
     new_meta, old_meta = metadata(new), metadata(old)
     _keep_system_fields(new_meta, old_meta)
-    if tracks_generation(spec, traits) and spec_changed(new, old):
+    if tracks_generation(spec, traits) and bumps_generation(spec, new, old):
         new_meta["generation"] = int(old_meta.get("generation") or 0) + 1
     errors = [*validate_object_meta(new_meta, spec.namespaced, name_is_path_segment),
               *validate_object_meta_update(new_meta, old_meta),

@@ -339,6 +339,22 @@ class ResourceStore:
             if result is not None:
                 return result
 
+    async def update_in_storage(self, namespace: str, name: str, change: Callable[[JSONDict, int], None], *,
+                                dry_run: bool) -> StoredObject:
+        """Storage.GuaranteedUpdate past the strategy, admission and metadata rules (upstream's BindingREST):
+        `change(obj, revision)` edits a copy of the stored object in place, or raises to stop; it runs again after
+        a conflict. Raises NotFound when the object is missing."""
+        key = self._io.key(namespace, name)
+        while True:
+            kv = await self._io.read(key, name)
+            if kv is None:
+                raise not_found(self.spec, name)
+            obj = self._io.decode(kv).copy()
+            change(obj, kv.mod_revision)
+            stored = await self._io.write(key, kv, obj, name, dry_run=dry_run)
+            if stored is not None:
+                return stored
+
     # --- delete ------------------------------------------------------------------------------------------------
 
     def finalize_delete(self, stored: StoredObject) -> StoredObject:

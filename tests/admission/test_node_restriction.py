@@ -62,3 +62,48 @@ async def test_node_may_not_delete_pods_bound_elsewhere() -> None:
 
 async def test_other_users_are_not_restricted() -> None:
     await NodeRestriction(FakeContext()).admit(attributes(pod("p"), user=UserInfo("alice")))
+
+
+def eviction(name: str = "p") -> dict[str, Any]:
+    return {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": "ns"}}
+
+
+def evicting(name: str = "p", *, operation: Operation = Operation.CREATE) -> Any:
+    return attributes(eviction(name), kind="Eviction", subresource="eviction", user=NODE, operation=operation)
+
+
+async def test_node_may_evict_its_own_pods() -> None:
+    context = FakeContext()
+    context.add("", "v1", "pods", pod("p", nodeName="n1"))
+    await NodeRestriction(context).admit(evicting())
+
+
+@pytest.mark.parametrize(
+    ("stored", "operation", "message"),
+    [
+        (pod("p", nodeName="n2"), Operation.CREATE, "node n1 can only evict pods with spec.nodeName set to itself"),
+        (pod("p"), Operation.CREATE, "node n1 can only evict pods with spec.nodeName set to itself"),
+        (pod("p", nodeName="n1"), Operation.UPDATE, "unexpected operation UPDATE"),
+    ],
+    ids=["bound-elsewhere", "unbound", "not-a-create"],
+)
+async def test_node_evictions_are_limited(stored: dict[str, Any], operation: Operation, message: str) -> None:
+    context = FakeContext()
+    context.add("", "v1", "pods", stored)
+    with pytest.raises(ApiError) as caught:
+        await NodeRestriction(context).admit(evicting(operation=operation))
+    assert (caught.value.code, caught.value.message) == (403, f'pods "p" is forbidden: {message}')
+
+
+async def test_node_eviction_of_a_missing_pod_is_not_found() -> None:
+    with pytest.raises(ApiError) as caught:
+        await NodeRestriction(FakeContext()).admit(evicting("gone"))
+    assert (caught.value.code, caught.value.message) == (404, 'pods "gone" not found')
+
+
+async def test_node_may_not_use_other_pod_subresources() -> None:
+    with pytest.raises(ApiError) as caught:
+        await NodeRestriction(FakeContext()).admit(attributes(
+            {"metadata": {"name": "p"}}, kind="Binding", subresource="binding", user=NODE))
+    assert caught.value.message == ('pods "p" is forbidden: unexpected pod subresource "binding", only \'status\' '
+                                    "and 'eviction' are allowed")

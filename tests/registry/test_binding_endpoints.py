@@ -128,3 +128,29 @@ async def test_binding_decodes_protobuf_bodies(app: ResourceApp) -> None:
                                         "Accept": "application/json"})
     assert (answer.status, answer.json()) == (201, SUCCESS)
     assert (await read_pod(app))["spec"]["nodeName"] == "node-1"
+
+
+async def test_binding_with_the_pods_uid_binds(app: ResourceApp) -> None:
+    created = await make_pod(app)
+    body = binding()
+    body["metadata"]["uid"] = created["metadata"]["uid"]
+    assert (await app.request("POST", f"{PODS}/web/binding", body)).status == 201
+    assert (await read_pod(app))["spec"]["nodeName"] == "node-1"
+
+
+async def test_binding_with_another_uid_is_a_conflict(app: ResourceApp) -> None:
+    before = await make_pod(app)
+    body = binding()
+    body["metadata"]["uid"] = "0d8fbb4b-0000-4000-8000-000000000000"
+    answer = await app.request("POST", f"{PODS}/web/binding", body)
+    assert (answer.status, answer.json()) == (409, {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": 'Operation cannot be fulfilled on pods "web": StorageError: invalid object, Code: 4, Key: '
+                   "/registry/pods/default/web, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
+                   "precondition: 0d8fbb4b-0000-4000-8000-000000000000, UID in object meta: "
+                   f"{before['metadata']['uid']}",
+        "reason": "Conflict", "details": {"name": "web", "kind": "pods"}, "code": 409,
+    })
+    pod = await read_pod(app)
+    assert "nodeName" not in pod["spec"]
+    assert pod["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]

@@ -135,3 +135,35 @@ async def test_eviction_decodes_protobuf_bodies(app: ResourceApp) -> None:
                                headers={"Content-Type": "application/vnd.kubernetes.protobuf",
                                         "Accept": "application/json"})
     assert (answer.status, answer.json()) == (201, SUCCESS)
+
+
+async def test_policy_v1beta1_eviction_is_accepted(app: ResourceApp) -> None:
+    await make_running_pod(app)
+    answer = await app.request("POST", f"{PODS}/web/eviction", eviction(api_version="policy/v1beta1"))
+    assert (answer.status, answer.json()) == (201, SUCCESS)
+    assert (await app.request("GET", f"{PODS}/web")).status == 404
+
+
+async def test_policy_v1beta1_eviction_still_honours_budgets(app: ResourceApp) -> None:
+    await make_running_pod(app)
+    await make_budget(app, allowed=0)
+    answer = await app.request("POST", f"{PODS}/web/eviction", eviction(api_version="policy/v1beta1"))
+    assert answer.status == 429
+    assert (await app.request("GET", f"{PODS}/web")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("api_version", "message"),
+    [
+        ("policy/v2", 'Eviction in version "v2" cannot be handled as a Eviction: no kind "Eviction" is registered '
+                      'for version "policy/v2" in scheme "k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30"'),
+        ("v1", 'Eviction in version "v1" cannot be handled as a Eviction: no kind "Eviction" is registered for '
+               'version "v1" in scheme "k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30"'),
+    ],
+    ids=["unknown-version", "core-group"],
+)
+async def test_other_eviction_versions_are_bad_requests(app: ResourceApp, api_version: str, message: str) -> None:
+    await make_running_pod(app)
+    answer = await app.request("POST", f"{PODS}/web/eviction", eviction(api_version=api_version))
+    assert (answer.status, answer.json()["message"]) == (400, message)
+    assert (await app.request("GET", f"{PODS}/web")).status == 200

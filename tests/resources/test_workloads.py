@@ -165,6 +165,29 @@ async def test_deployment_generation_counts_spec_changes_only(api: ResourceApp) 
     assert answer.json()["metadata"]["generation"] == 2
 
 
+async def test_deployment_generation_counts_annotation_changes(api: ResourceApp) -> None:
+    await create(api, DEPLOYMENTS, workload("web"))
+    path = f"{DEPLOYMENTS}/web"
+    annotated = await api.request("PATCH", path, {"metadata": {"annotations": {"a": "1"}}}, headers=MERGE)
+    assert annotated.json()["metadata"]["generation"] == 2
+    unchanged = await api.request("PATCH", path, {"metadata": {"annotations": {"a": "1"}}}, headers=MERGE)
+    assert unchanged.json()["metadata"]["generation"] == 2
+    removed = await api.request("PATCH", path, {"metadata": {"annotations": {"a": None}}}, headers=MERGE)
+    assert removed.json()["metadata"]["generation"] == 3
+    status = removed.json() | {"status": {"replicas": 1}}
+    status["metadata"]["annotations"] = {"through": "status"}
+    answer = await api.request("PUT", f"{path}/status", status)
+    assert answer.json()["metadata"]["generation"] == 3
+    assert "through" not in (answer.json()["metadata"].get("annotations") or {})
+
+
+async def test_replica_set_generation_ignores_annotation_changes(api: ResourceApp) -> None:
+    await create(api, "/apis/apps/v1/namespaces/default/replicasets", workload("web"))
+    answer = await api.request("PATCH", "/apis/apps/v1/namespaces/default/replicasets/web",
+                               {"metadata": {"annotations": {"a": "1"}}}, headers=MERGE)
+    assert answer.json()["metadata"]["generation"] == 1
+
+
 # --- ReplicaSets and ReplicationControllers -------------------------------------------------------------------
 
 async def test_replica_set_defaults_replicas_and_keeps_its_selector(api: ResourceApp) -> None:

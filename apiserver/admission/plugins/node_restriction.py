@@ -7,14 +7,15 @@ the group `system:nodes`:
   change those labels or its taints later (status updates excepted);
 - pods: create only mirror pods bound to itself, owned by its Node, referencing no ServiceAccount, Secret,
   ConfigMap, ClusterTrustBundle or PersistentVolumeClaim; update only the status of pods bound to itself;
-  delete only pods bound to itself.
-Leases, CSINodes, ResourceSlices, eviction and ServiceAccount token requests are not restricted here.
+  delete and evict only pods bound to itself.
+Leases, CSINodes, ResourceSlices and ServiceAccount token requests are not restricted here.
 """
 from __future__ import annotations
 
 from apiserver.admission.errors import forbidden
 from apiserver.admission.interface import AdmissionAttributes, Operation, PluginContext
 from apiserver.admission.plugins.service_account import MIRROR_POD_ANNOTATION, secret_references
+from apiserver.meta.errors import NotFound, go_quote
 from apiserver.meta.objects import JSONDict
 
 NODE_PREFIX = "system:node:"
@@ -89,10 +90,26 @@ class NodeRestriction:
             if _node_of(attributes.old_object) != node:
                 raise forbidden(attributes, f'node "{node}" can only delete pods with spec.nodeName set to itself')
             return None
+        if attributes.subresource == "eviction":
+            return await self._pod_eviction(node, attributes)
         if attributes.subresource and attributes.subresource != "status":
-            raise forbidden(attributes, f'unexpected subresource "{attributes.subresource}"')
+            raise forbidden(attributes, f"unexpected pod subresource {go_quote(attributes.subresource)}, only "
+                                        "'status' and 'eviction' are allowed")
         raise forbidden(attributes, f'unexpected operation "{attributes.operation}", node "{node}" can only create '
                                     "and delete mirror pods")
+
+    async def _pod_eviction(self, node: str, attributes: AdmissionAttributes) -> None:
+        """admitPodEviction: a node may evict only pods bound to it (the pod named by the URL, else the body)."""
+        if attributes.operation is not Operation.CREATE:
+            raise forbidden(attributes, f"unexpected operation {attributes.operation}")
+        name = attributes.name or str(((attributes.object or {}).get("metadata") or {}).get("name") or "")
+        if not name:
+            raise forbidden(attributes, "could not determine pod from request data")
+        pod = await self._context.objects("", "v1", "pods").get(attributes.namespace, name)
+        if pod is None:
+            raise NotFound("pods", name)
+        if _node_of(pod) != node:
+            raise forbidden(attributes, f"node {node} can only evict pods with spec.nodeName set to itself")
 
     def _pod_create(self, node: str, attributes: AdmissionAttributes) -> None:
         pod = attributes.object or {}
