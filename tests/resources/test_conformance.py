@@ -110,6 +110,24 @@ def case(request: pytest.FixtureRequest, harness: Harness) -> Iterator[Case]:
     yield Case(request.param, store, str(next(_tokens)))
 
 
+STATUS_SPECS = [spec for spec in SPECS if spec.subresource("status") is not None]
+SCALE_SPECS = [spec for spec in SPECS if spec.subresource("scale") is not None]
+
+
+def _case_fixture(specs: list[ResourceSpec]) -> Any:
+    @pytest.fixture(params=specs, ids=[f"{spec.group or 'core'}/{spec.version}/{spec.plural}" for spec in specs])
+    def fixture(request: pytest.FixtureRequest, harness: Harness) -> Iterator[Case]:
+        store = harness.registry.store(request.param)
+        assert isinstance(store, ResourceStore)
+        yield Case(request.param, store, str(next(_tokens)))
+
+    return fixture
+
+
+status_case = _case_fixture(STATUS_SPECS)
+scale_case = _case_fixture(SCALE_SPECS)
+
+
 def names(items: Any) -> list[str]:
     return [item.obj["metadata"]["name"] for item in items]
 
@@ -269,3 +287,62 @@ async def test_table_has_one_row_per_item_and_every_column(case: Case) -> None:
         assert len(row["cells"]) == len(columns)
         assert row["object"]["kind"] == "PartialObjectMetadata"
         assert row["object"]["metadata"]["name"] == item.obj["metadata"]["name"]
+
+
+MARKER = "conformance.pilothouse.dev/marker"
+# Types whose status has observedGeneration: a status change each of them accepts.
+OBSERVED_GENERATION_TYPES = frozenset({"deployments", "replicasets", "statefulsets", "daemonsets",
+                                       "replicationcontrollers", "poddisruptionbudgets", "horizontalpodautoscalers"})
+
+
+async def test_status_subresource_writes_only_status_and_the_main_resource_keeps_it(status_case: Case) -> None:
+    """Every type with a status: `/status` takes status only (metadata and spec stay), without counting a
+    generation; the main resource ignores status. The annotation marker stands in for a spec change that every
+    type accepts."""
+    store, namespace = status_case.store, status_case.namespace
+    created = await status_case.create("s")
+    name = status_case.name("s")
+    generation = created.obj["metadata"].get("generation")
+    body = created.copy()
+    status = dict(body.get("status") or {})
+    if status_case.spec.plural in OBSERVED_GENERATION_TYPES:
+        status["observedGeneration"] = 1
+    body["status"] = status
+    body["metadata"].setdefault("annotations", {})[MARKER] = "from-status"
+    through_status, _ = await store.update(namespace, name, body, ctx(namespace), subresource="status")
+    assert MARKER not in (through_status.obj["metadata"].get("annotations") or {})
+    assert through_status.obj.get("spec") == created.obj.get("spec")
+    assert through_status.obj["metadata"].get("generation") == generation
+    assert through_status.obj.get("status") == body["status"]
+
+    main = through_status.copy()
+    main["status"] = {"conformance": "ignored"}
+    main["metadata"].setdefault("annotations", {})[MARKER] = "from-main"
+    through_main, _ = await store.update(namespace, name, main, ctx(namespace))
+    assert through_main.obj.get("status") == through_status.obj.get("status")
+    assert through_main.obj["metadata"]["annotations"][MARKER] == "from-main"
+    await status_case.remove(name)
+
+
+async def test_scale_subresource_reads_and_writes_the_parents_replicas(scale_case: Case) -> None:
+    from apiserver.registry.scale import ScaleStore
+
+    namespace = scale_case.namespace
+    created = await scale_case.create("sc")
+    name = scale_case.name("sc")
+    scale = ScaleStore(scale_case.store)
+    read = await scale.get(namespace, name)
+    assert (read.obj["apiVersion"], read.obj["kind"]) == ("autoscaling/v1", "Scale")
+    assert read.obj["metadata"]["uid"] == created.obj["metadata"]["uid"]
+    assert read.obj["spec"]["replicas"] == created.obj["spec"].get("replicas", 1)
+    body = read.copy()
+    body["spec"]["replicas"] = 4
+    written, _ = await scale.update(namespace, name, body, ctx(namespace))
+    assert written.obj["spec"]["replicas"] == 4
+    parent = await scale_case.store.get(namespace, name)
+    assert parent.obj["spec"]["replicas"] == 4
+    assert parent.obj["metadata"]["generation"] == created.obj["metadata"]["generation"] + 1
+    with pytest.raises(ApiError) as raised:
+        await scale.update(namespace, name, body, ctx(namespace))  # the resourceVersion read before the write
+    assert raised.value.reason == "Conflict"
+    await scale_case.remove(name)
