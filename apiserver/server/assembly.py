@@ -31,6 +31,7 @@ from apiserver.controllers.rootcacertpublisher import RootCACertPublisher
 from apiserver.controllers.serviceaccounts import ServiceAccountsController
 from apiserver.controllers.serviceaccounts_tokens import TokensController
 from apiserver.controllers.ttl_after_finished import TTLAfterFinishedController
+from apiserver.endpoints.debug_health import DEBUG_HEALTH_PATH, DebugHealthEndpoint
 from apiserver.endpoints.discovery import build_discovery_routes
 from apiserver.endpoints.health import HealthRegistry
 from apiserver.endpoints.metrics import metrics_app
@@ -62,6 +63,8 @@ from apiserver.server.bootstrap_rbac import RBACBootstrapHook
 from apiserver.server.bootstrap_services import ServiceRanges
 from apiserver.server.config import ServerConfig
 from apiserver.server.healthchecks import register_health_checks
+from apiserver.server.healthhistory import HealthHistory
+from apiserver.server.healthhistory_series import MetricsSeries
 from apiserver.server.lifecycle import CompactorHook, Lifecycle, PostStartHook
 from apiserver.server.pki import PKIError, load_certificates, load_private_key
 from apiserver.server.security import (
@@ -103,6 +106,8 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     metrics = default_metrics()
     holder = CatalogHolder(catalog)
     controllers = ControllerManager(controller_factories(config, holder))
+    health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
+    history, series = HealthHistory(health), MetricsSeries(metrics)  # the console's Health page
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
@@ -115,10 +120,10 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
             encrypted(storage, security, catalog, config.etcd_prefix), backend_name=config.storage_backend,
             metrics=metrics, type_of=storage_metric_types(catalog, config.etcd_prefix),
         ),
-        services=[AuditLogService(security.audit_backend)] if security.audit_backend is not None else [],
+        services=[*([AuditLogService(security.audit_backend)] if security.audit_backend is not None else []),
+                  history, series],
         runners=[controllers],
     )
-    health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     register_health_checks(health, lifecycle)
     health.mark_started()  # --livez-grace-period counts from here
     admission = build_admission_chain(
@@ -136,7 +141,10 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     router = build_router(
         health=health, version=build_version_info(), resources=resources, fallback=index,
         routes=[*discovery, *build_openapi_routes(holder), Route("/metrics", metrics_app(metrics.registry)),
-                *issuer_discovery_routes(config, security)],
+                *issuer_discovery_routes(config, security),
+                Route(DEBUG_HEALTH_PATH, DebugHealthEndpoint(history=history, series=series,
+                                                             storage=lifecycle.storage.get,
+                                                             backend_name=config.storage_backend))],
     )
 
     def served_resource(info: RequestInfo) -> bool:

@@ -26,6 +26,7 @@ from apiserver.storage.errors import (
     StorageError,
     StorageUnavailable,
 )
+from apiserver.storage.etcd import status as etcd_status
 from apiserver.storage.etcd.endpoints import (
     Endpoint,
     EndpointSet,
@@ -37,6 +38,7 @@ from apiserver.storage.etcd.endpoints import (
 )
 from apiserver.storage.etcd.watch import StreamBroken, WatchStream, prefix_range_end, watch_events
 from apiserver.storage.interface import Event, KeyValue, Page
+from apiserver.storage.status import StorageStatus
 
 logger = logging.getLogger(__name__)
 
@@ -164,11 +166,29 @@ class EtcdStorage:
             "Range", rpc.RangeRequest(key=SENTINEL_KEY, count_only=True), timeout=min(self._timeout, CHECK_TIMEOUT)
         )
 
+    async def status(self) -> StorageStatus:
+        """Each member's Status and the revisions (storage/status.py's StatusReporter); never raises StorageError."""
+        if self._closed:
+            return StorageStatus(backend=etcd_status.BACKEND, error="storage is closed")
+        return await etcd_status.read_status(
+            self._endpoints.all, self._endpoints.pick(), timeout=min(self._timeout, CHECK_TIMEOUT),
+            revisions=self._revisions,
+        )
+
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         await self._endpoints.close()
+
+    async def _revisions(self) -> tuple[int, int]:
+        """(current revision, compacted revision): etcd refuses a read at revision 1 only once it compacted."""
+        revision = await self.current_revision()
+        try:
+            await self._read_at(rpc.RangeRequest(key=SENTINEL_KEY, count_only=True, revision=1))
+        except Compacted as error:
+            return revision, error.compacted
+        return revision, 0
 
     async def _watch(self, prefix: str, after: int) -> AsyncIterator[Sequence[Event]]:
         self._ensure_open()

@@ -26,7 +26,9 @@ from apiserver.storage.backends import StorageOptions
 from apiserver.storage.errors import StorageError, StorageUnavailable
 from apiserver.storage.interface import Event, KeyValue, Page
 from apiserver.storage.sqlite import log, schema
+from apiserver.storage.sqlite import status as sqlite_status
 from apiserver.storage.sqlite.poller import Poller
+from apiserver.storage.status import StorageStatus
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +244,7 @@ class SQLiteStorage:
 
     def __init__(self, path: str, synchronous: str, timeout: float, loop: asyncio.AbstractEventLoop) -> None:
         self._timeout = timeout
+        self._path = path
         self._closed = False
         self._poller = Poller(path, synchronous, loop)
         self._writer = _Writer(path, synchronous, loop, self._poller.wake)
@@ -327,6 +330,13 @@ class SQLiteStorage:
         if not self._writer.is_alive():
             raise StorageUnavailable("sqlite writer thread is not running")
         await self._read(_ping)
+
+    async def status(self) -> StorageStatus:
+        """Revisions and file sizes (storage/status.py's StatusReporter); never raises StorageError."""
+        try:
+            return await self._read(partial(sqlite_status.read_status, path=self._path))
+        except StorageError as error:
+            return await asyncio.to_thread(sqlite_status.failed_status, self._path, str(error))
 
     async def close(self) -> None:
         if self._closed:
