@@ -2,14 +2,17 @@
 
 - HTTP under /api, /apis, /healthz, /livez, /readyz, /version, /openapi, /metrics → the API app;
 - HTTP under /console and /static → Django (the console and its static files);
-- any other HTTP path → the API app too, so unknown paths get kube-apiserver's 404 Status;
+- any other HTTP path → the API app too, so unknown paths get kube-apiserver's 404 Status; except that a browser
+  asking `/` for HTML (Accept names text/html, no Authorization header) is redirected to /console/, while API
+  clients still get the root paths JSON;
 - WebSockets under /api and /apis → the API app (watch over a WebSocket upgrade, as browsers use it);
   any other WebSocket → refused (the console's live views arrive later, under /console/ws/).
 Prefixes match whole path segments: /apis is not under /api. Django is never on the API's path.
 
-`manage.py serve` builds the API app from its flags and calls `build_application`. The module-level
-`application` (settings.ASGI_APPLICATION, for other ASGI servers) is built on first use from the default flags
-and starts the lifecycle through the ASGI lifespan protocol where the server speaks it (Daphne does not).
+`manage.py serve` builds the API app from its flags and calls `build_application`, which also installs the API
+app in `apiserver.client.loopback` for the console (it calls the API in-process with the user's own credential).
+The module-level `application` (settings.ASGI_APPLICATION, for other ASGI servers) is built on first use from the
+default flags and starts the lifecycle through the ASGI lifespan protocol where the server speaks it (Daphne does not).
 """
 from __future__ import annotations
 
@@ -50,6 +53,37 @@ async def refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.close", "code": 1008})
 
 
+class BrowserRootRedirect:
+    """`GET /` from a browser (Accept names text/html, no Authorization header) → 302 to /console/; else `app`.
+
+    kubectl and curl send `Accept: application/json` or `*/*` and keep getting the root paths JSON. A request
+    carrying a credential header is an API client whatever it accepts, so it is never redirected.
+    """
+
+    def __init__(self, app: ASGIApp, location: str = "/console/") -> None:
+        self._app = app
+        self._location = location
+
+    @staticmethod
+    def wants_console(scope: Scope) -> bool:
+        if scope.get("path") != "/" or scope.get("method") not in ("GET", "HEAD"):
+            return False
+        headers = {name.lower(): value for name, value in scope.get("headers") or ()}
+        if b"authorization" in headers:
+            return False
+        accept = headers.get(b"accept", b"").decode("latin-1").lower()
+        return any(part.split(";")[0].strip() == "text/html" for part in accept.split(","))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.wants_console(scope):
+            await self._app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 302,
+                    "headers": [(b"location", self._location.encode()), (b"content-length", b"0"),
+                                (b"cache-control", b"no-store"), (b"vary", b"Accept, Authorization")]})
+        await send({"type": "http.response.body", "body": b""})
+
+
 class Lifespan:
     """The ASGI lifespan protocol around a lifecycle, for servers that speak it (uvicorn, hypercorn)."""
 
@@ -73,15 +107,26 @@ class Lifespan:
                 return
 
 
-def build_application(api_app: ASGIApp, *, lifecycle: Any = None) -> ASGIApp:
-    """The root ASGI app around `api_app`; with `lifecycle`, lifespan events start and stop it."""
+def build_application(api_app: ASGIApp, *, lifecycle: Any = None, client_ca_file: Any = None) -> ASGIApp:
+    """The root ASGI app around `api_app`; with `lifecycle`, lifespan events start and stop it.
+
+    `api_app` is installed as the process's loopback API for the console; `client_ca_file` (`--client-ca-file`)
+    lets console users log in with a client certificate (none without it).
+    """
     from channels.routing import ProtocolTypeRouter
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
+    from apiserver.client import loopback
+
     django_app = ASGIStaticFilesHandler(get_asgi_application())  # sets Django up before anything else loads
+    from console.security import SecurityHeaders  # after Django is set up
+
+    console_app = SecurityHeaders(django_app)  # static files bypass Django's middleware; the headers must not
+    loopback.install(api_app, client_ca_file=client_ca_file)
     routes: dict[str, Any] = {
-        "http": PrefixDispatch([(API_PREFIXES, api_app), (CONSOLE_PREFIXES, django_app)], default=api_app),
+        "http": PrefixDispatch([(API_PREFIXES, api_app), (CONSOLE_PREFIXES, console_app)],
+                               default=BrowserRootRedirect(api_app)),
         "websocket": PrefixDispatch([(("/api", "/apis"), api_app)], default=refuse_websocket),
     }
     if lifecycle is not None:
@@ -96,7 +141,7 @@ def _default_application() -> ASGIApp:
 
     config = ServerConfig.from_flags({flag.dest: flag.default for flag in SERVE_FLAGS})
     server = build_server(config)
-    return build_application(server.app, lifecycle=server.lifecycle)
+    return build_application(server.app, lifecycle=server.lifecycle, client_ca_file=config.client_ca_path)
 
 
 _application: ASGIApp | None = None

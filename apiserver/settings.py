@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "channels",
     "django.contrib.staticfiles",
     "django.contrib.sessions",
+    "django_htmx",  # its bundled htmx script (static files) only; no CDN
     "console",
     "apiserver",  # for its management commands (`serve`); it has no models
 ]
@@ -124,10 +125,28 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Console sessions: the user's credential lives only in the server-side session (the database above); the
+# browser holds an opaque id in a cookie scripts cannot read, sent only to /console/, never cross-site.
 # Served over TLS only.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "pilothouse_session"
 SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_PATH = "/console/"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Seconds without a request before a console session ends, and seconds after login when it ends regardless.
+CONSOLE_SESSION_IDLE_TIMEOUT = envfloat("PILOTHOUSE_CONSOLE_IDLE_TIMEOUT", 30 * 60)
+CONSOLE_SESSION_ABSOLUTE_TIMEOUT = envfloat("PILOTHOUSE_CONSOLE_ABSOLUTE_TIMEOUT", 12 * 60 * 60)
+SESSION_COOKIE_AGE = int(CONSOLE_SESSION_ABSOLUTE_TIMEOUT)  # the database row expires with the absolute timeout
+CSRF_COOKIE_NAME = "pilothouse_csrf"
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True  # forms carry the token; no script needs to read it
+CSRF_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_PATH = "/console/"
+CSRF_FAILURE_VIEW = "console.views.errors.csrf_failure"
+# Largest kubeconfig upload accepted by the console login (bytes).
+CONSOLE_KUBECONFIG_MAX_BYTES = 256 * 1024
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -8,6 +8,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need_apt=()
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)  # the console's browser tests (Playwright never downloads one)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing Debian packages: ${need_apt[*]}"
     as_root apt-get update -qq

@@ -119,7 +119,7 @@ def test_client_certificate_from_a_rogue_ca_is_refused_in_the_handshake(
 @pytest.mark.parametrize(
     ("path", "status", "content_type"),
     [
-        ("/console/", 200, "text/html; charset=utf-8"),
+        ("/console/login/", 200, "text/html; charset=utf-8"),  # /console/ itself redirects there without a session
         ("/apisx", 404, "application/json"),
         ("/", 200, "application/json"),
     ],

@@ -148,7 +148,7 @@ def run_daphne(config: ServerConfig, client_cas: Path) -> int:
         key_file=config.serving_key_file, client_ca_file=client_cas,
     )
     server = PilothouseServer(
-        build_application(api.app),
+        build_application(api.app, client_ca_file=config.client_ca_path),
         [endpoint],
         lifecycle=api.lifecycle,
         shutdown_delay=config.shutdown_delay_duration,
