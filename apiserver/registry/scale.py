@@ -6,6 +6,10 @@ status replicas; the selector as a label-selector string); a PUT or PATCH is an 
 only spec.replicas, through the parent's store, so its strategy, generation and optimistic concurrency apply. A
 Scale carrying a resourceVersion is a precondition on the parent's. A missing parent on GET is NotFound on
 `<plural>/scale`; on a write it is the parent's own NotFound.
+
+Field ownership follows upstream's scale handler (scale_fields): a write's manager is recorded on the parent as
+owning `spec.replicas`, with subresource `scale`; server-side apply of a Scale conflicts with the parent's owners
+of replicas. Scale answers carry no managedFields.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from apiserver.meta.objects import JSONDict
 from apiserver.meta.selectors import LabelSelector, SelectorError
 from apiserver.meta.validation import IS_NEGATIVE_MESSAGE, FieldError, FieldPath
 from apiserver.registry.context import RequestContext, StoredObject
+from apiserver.registry.managedfields import managed_fields_of, set_managed_fields
+from apiserver.registry.scale_fields import to_parent, to_scale
 from apiserver.registry.spec import ResourceSpec
 
 if TYPE_CHECKING:
@@ -105,8 +111,12 @@ class ScaleStore:
 
     async def _write(self, namespace: str, name: str, change: Any, ctx: RequestContext,
                      validate: AdmissionHook | None) -> StoredObject:
+        group_version = self.parent.spec.group_version
+
         async def update_parent(parent: JSONDict) -> JSONDict:
             current = scale_of(parent)
+            # The write's field manager sees the parent's owners of replicas as the Scale's owners of spec.replicas.
+            set_managed_fields(current, to_scale(managed_fields_of(parent), group_version))
             new = await change(copy.deepcopy(current))
             replicas = _replicas(new)
             if isinstance(replicas, int) and replicas < 0:
@@ -114,12 +124,13 @@ class ScaleStore:
                 raise Invalid("Scale", name, [error.to_cause()], group=AUTOSCALING)
             if validate is not None:
                 await validate(copy.deepcopy(new), current)
-            # managedFields the request's field manager recorded on the Scale are not kept: the parent's are.
             updated = copy.deepcopy(parent)
             spec = updated.get("spec")
             if not isinstance(spec, dict):
                 spec = updated["spec"] = {}
             spec["replicas"] = replicas
+            entries = to_parent(managed_fields_of(parent), managed_fields_of(new), group_version)
+            set_managed_fields(updated, entries)
             resource_version = (new.get("metadata") or {}).get("resourceVersion")
             if resource_version:
                 updated["metadata"]["resourceVersion"] = resource_version

@@ -1,13 +1,13 @@
 """Workload types on a live server (SQLite and etcd): kubectl-created Deployments read back with upstream's
-defaults, `kubectl scale` through the scale subresource, upstream's Invalid messages, a Job's generated selector
-and a CronJob with a bad schedule refused."""
+defaults, `kubectl scale` through the scale subresource (owning replicas on the Deployment), upstream's Invalid
+messages, a Job's generated selector and a CronJob with a bad schedule refused."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from tests.support.kubectl import Kubectl
+from tests.support.kubectl import Kubectl, kubectl_binary
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +37,15 @@ def test_kubectl_scale_changes_replicas_and_generation(kubectl: Kubectl, namespa
         "deployment.apps/web scaled")
     scaled = get_json(kubectl, namespace, "deployment", "web")
     assert (scaled["spec"]["replicas"], scaled["metadata"]["generation"]) == (3, 2)
+    # The scaler owns replicas through the scale subresource; the creator the rest.
+    entries = json.loads(run(kubectl, "get", "deployment", "web", "-n", namespace, "-o", "json",
+                             "--show-managed-fields"))["metadata"]["managedFields"]
+    scaler = kubectl_binary().name  # upstream's manager from kubectl's user agent: the binary's name
+    assert [entry for entry in entries if entry["manager"] == scaler] == [
+        {"manager": scaler, "operation": "Update", "apiVersion": "apps/v1", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:spec": {"f:replicas": {}}}, "subresource": "scale"}]
+    creator = next(entry for entry in entries if entry["manager"] == "kubectl-create")
+    assert "f:replicas" not in creator["fieldsV1"]["f:spec"] and "f:template" in creator["fieldsV1"]["f:spec"]
     stale = kubectl.run("scale", "deployment", "web", "--current-replicas=2", "--replicas=5", "-n", namespace)
     assert stale.returncode != 0
     assert "Expected replicas to be 2, was 3" in stale.stderr

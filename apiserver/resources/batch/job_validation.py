@@ -1,8 +1,8 @@
 """Job specs: defaults, the generated selector and validation, shared by Jobs and CronJobs' job templates.
 
 Upstream: pkg/apis/batch/v1/defaults.go (SetDefaults_Job), pkg/registry/batch/job/strategy.go (generateSelector)
-and pkg/apis/batch/validation (validateJobSpec, ValidateJobSpec, validateGeneratedSelector). Pod failure policy
-rules are checked only for what restartPolicy and podReplacementPolicy require.
+and pkg/apis/batch/validation (validateJobSpec, ValidateJobSpec, validateGeneratedSelector); the podFailurePolicy,
+successPolicy, managedBy and Indexed-limit rules live in job_policies.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, is_dns1123_label
 from apiserver.resources.apps import workload_validation as rules
+from apiserver.resources.batch import job_policies as policies
 from apiserver.resources.core.podspec import validate_pod_template
 
 MutableObject = dict[str, Any]
@@ -130,7 +131,10 @@ def validate_job_template_spec(spec: MutableObject, path: FieldPath) -> FieldErr
         errors += rules.non_negative(spec.get(field), path.child(field))
     if spec.get("maxFailedIndexes") is not None and spec.get("backoffLimitPerIndex") is None:
         errors.append(FieldError.required(path.child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"))
+    errors += policies.managed_by_errors(spec, path.child("managedBy"))
     errors += _completion_mode_errors(spec, path)
+    errors += policies.pod_failure_policy_errors(spec, path.child("podFailurePolicy"))
+    errors += policies.success_policy_errors(spec, path.child("successPolicy"))
     errors += _replacement_policy_errors(spec, path.child("podReplacementPolicy"))
     template = spec.get("template")
     template = template if isinstance(template, dict) else {}
@@ -150,6 +154,7 @@ def _completion_mode_errors(spec: MutableObject, path: FieldPath) -> FieldErrors
         if parallelism is not None and parallelism > MAX_PARALLELISM_INDEXED:
             errors.append(FieldError.invalid(path.child("parallelism"), parallelism,
                                              "must be less than or equal to 100000 when completion mode is Indexed"))
+        errors += policies.indexed_limit_errors(spec, path)
     if mode in (None, NON_INDEXED):
         for field in ("backoffLimitPerIndex", "maxFailedIndexes"):
             if spec.get(field) is not None:

@@ -131,7 +131,10 @@ class JobStrategy(DefaultStrategy):
 
     def validate_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> FieldErrors:
         spec, old_spec = rules.child(obj, "spec"), rules.child(old, "spec")
-        errors = job_rules.validate_job_spec(spec, SPEC_PATH)
+        # As upstream: ValidateJob, then ValidateJobUpdate (which validates the spec again: causes repeat, the
+        # message names each once).
+        errors = self.validate(obj, ctx)
+        errors += job_rules.validate_job_spec(spec, SPEC_PATH)
         errors += _completions_errors(spec, old_spec)
         errors += rules.immutable_selector(spec.get("selector"), old_spec.get("selector"), SPEC_PATH.child("selector"))
         errors += _template_errors(obj, old)
