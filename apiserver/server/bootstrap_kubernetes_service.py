@@ -24,6 +24,7 @@ from apiserver.meta.errors import AlreadyExists, ApiError, Conflict, NotFound
 from apiserver.registry.context import RequestContext
 from apiserver.registry.store import ResourceStore
 from apiserver.registry.stores import Registry
+from apiserver.resources.core.endpoints_validation import SERVER_WRITER
 from apiserver.storage.errors import KeyExists, KeyNotFound, RevisionConflict, StorageError
 from apiserver.storage.interface import Storage
 
@@ -214,8 +215,9 @@ class KubernetesServiceHook:
 
 async def _ensure(store: ResourceStore, desired: JSONDict, fields: tuple[str, ...]) -> None:
     """Create `desired`, or bring `fields` and its labels to the desired values; a lost race waits for the
-    next pass."""
-    context = RequestContext(namespace=NAMESPACE)
+    next pass. Written as SERVER_WRITER: the advertised address may be a loopback one (upstream's validation
+    refuses those; our endpoint strategies let the server's own reconciler through)."""
+    context = RequestContext(namespace=NAMESPACE, user=SERVER_WRITER)
     try:
         current = (await store.get(NAMESPACE, NAME)).copy()
     except NotFound:

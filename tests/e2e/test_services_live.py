@@ -116,3 +116,28 @@ def test_kubectl_create_service_allocates(kubectl: Kubectl, namespace: str) -> N
     table = kubectl.run("get", "svc", "web", "-n", namespace)
     assert table.stdout.splitlines()[1].split()[:5] == [
         "web", "NodePort", spec["clusterIP"], "<none>", f"80:{spec['ports'][0]['nodePort']}/TCP"]
+
+
+def test_endpoints_and_slices_are_validated_and_the_status_too(api_client: k8s.ApiClient, namespace: str) -> None:
+    core, discovery = k8s.CoreV1Api(api_client), k8s.DiscoveryV1Api(api_client)
+    loopback = {"metadata": {"name": "web"}, "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
+                                                          "ports": [{"port": 80}]}]}
+    status = error_of(lambda: core.create_namespaced_endpoints(namespace, loopback))
+    assert (status["code"], status["message"]) == (
+        422, 'Endpoints "web" is invalid: subsets[0].addresses[0].ip: Invalid value: "127.0.0.1": may not be in the '
+             'loopback range (127.0.0.0/8, ::1/128)')
+    loopback["subsets"][0]["addresses"][0]["ip"] = "10.1.2.3"  # type: ignore[index]
+    created = core.create_namespaced_endpoints(namespace, loopback)
+    assert created.subsets[0].ports[0].protocol == "TCP"
+    bad_slice = {"metadata": {"name": "web-1"}, "addressType": "IPv6", "endpoints": [{"addresses": ["10.1.2.3"]}]}
+    status = error_of(lambda: discovery.create_namespaced_endpoint_slice(namespace, bad_slice))
+    assert status["message"] == ('EndpointSlice.discovery.k8s.io "web-1" is invalid: endpoints[0].addresses[0]: '
+                                 'Invalid value: "10.1.2.3": must be a valid IPv6 address')
+    core.create_namespaced_service(namespace, service("lb", type="LoadBalancer"))
+    body = {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}, {"hostname": "192.0.2.2"}]}}}
+    status = error_of(lambda: core.patch_namespaced_service_status("lb", namespace, body))
+    assert status["message"] == ('Service "lb" is invalid: status.loadBalancer.ingress[1].hostname: Invalid value: '
+                                 '"192.0.2.2": must be a DNS name, not an IP address')
+    body["status"]["loadBalancer"]["ingress"].pop()  # type: ignore[index]
+    patched = core.patch_namespaced_service_status("lb", namespace, body)
+    assert patched.status.load_balancer.ingress[0].ip_mode == "VIP"

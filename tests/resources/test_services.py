@@ -15,6 +15,7 @@ from apiserver.endpoints.resources import ResourceEndpoints, ResourceServer
 from apiserver.registry.allocators.portallocator import PortRange
 from apiserver.registry.catalog import ResourceCatalog, builtin_specs
 from apiserver.resources.core.service_store import ServiceRegistry
+from apiserver.resources.core.service_update_validation import validate_upgrade_downgrade_ip_families
 from apiserver.server.assembly import AdmissionContext
 from apiserver.server.bootstrap import SystemNamespacesHook
 from apiserver.server.bootstrap_services import ServiceRanges, ServiceRepairHook
@@ -288,3 +289,118 @@ async def test_dual_stack_services_get_one_address_per_family() -> None:
         explicit = await create(app, service("pair", ipFamilyPolicy="RequireDualStack",
                                              clusterIP="10.0.0.7", clusterIPs=["10.0.0.7", "fd00::7"]))
         assert explicit.json()["spec"]["clusterIPs"] == ["10.0.0.7", "fd00::7"], explicit.body
+
+
+# --- loadBalancerClass, trafficDistribution, dual-stack downgrades, status ---------------------------------------
+
+LB_CLASS_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
+    ("class-on-cluster-ip", {"loadBalancerClass": "example.com/lb"},
+     [("FieldValueForbidden", "spec.loadBalancerClass",
+       "Forbidden: may only be used when `type` is 'LoadBalancer'")]),
+    ("class-format", {"type": "LoadBalancer", "loadBalancerClass": "a/b/c"},
+     [("FieldValueInvalid", "spec.loadBalancerClass",
+       "Invalid value: \"a/b/c\": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and "
+       "must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used "
+       "for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and "
+       "'/' (e.g. 'example.com/MyName')")]),
+    ("traffic-distribution", {"trafficDistribution": "Anywhere"},
+     [("FieldValueNotSupported", "spec.trafficDistribution",
+       'Unsupported value: "Anywhere": supported values: "PreferClose"')]),
+]
+
+
+@pytest.mark.parametrize(("name", "spec", "expected"), LB_CLASS_CASES, ids=[case[0] for case in LB_CLASS_CASES])
+async def test_load_balancer_class_and_traffic_distribution(app: ResourceApp, name: str, spec: dict[str, Any],
+                                                            expected: list[tuple[str, str, str]]) -> None:
+    answer = await create(app, service(name, **spec))
+    assert answer.status == 422
+    assert causes(answer) == expected
+    assert (await app.request("GET", f"{BASE}/{name}")).status == 404
+
+
+async def test_prefer_close_and_a_load_balancer_class_are_kept_and_the_class_is_fixed(app: ResourceApp) -> None:
+    created = await create(app, service("lb", type="LoadBalancer", loadBalancerClass="example.com/lb",
+                                        trafficDistribution="PreferClose"))
+    assert created.status == 201, created.json()
+    body = created.json()
+    body["spec"]["loadBalancerClass"] = "example.com/other"
+    answer = await app.request("PUT", f"{BASE}/lb", body)
+    assert answer.json()["message"] == ('Service "lb" is invalid: spec.loadBalancerClass: Invalid value: '
+                                        '"example.com/other": may not change once set')
+    stored = (await app.request("GET", f"{BASE}/lb")).json()
+    assert stored["spec"]["loadBalancerClass"] == "example.com/lb"
+
+
+async def test_releasing_the_secondary_family_requires_single_stack() -> None:
+    async with allocating_app("10.0.0.0/24,fd00::/112") as app:
+        both = (await create(app, service("both", ipFamilyPolicy="PreferDualStack"))).json()
+        body = {**both, "spec": {**both["spec"], "clusterIPs": both["spec"]["clusterIPs"][:1],
+                                 "ipFamilies": ["IPv4"]}}
+        answer = await app.request("PUT", f"{BASE}/both", body)
+        assert answer.status == 422
+        # PreferDualStack puts the second family back before validation (upstream's allocator does too), so
+        # only the clusterIPs rule speaks.
+        assert causes(answer) == [
+            ("FieldValueInvalid", "spec.ipFamilyPolicy", 'Invalid value: "PreferDualStack": must be set to '
+                                                         "'SingleStack' when releasing the secondary clusterIP"),
+        ]
+        assert (await app.request("GET", f"{BASE}/both")).json()["spec"]["clusterIPs"] == both["spec"]["clusterIPs"]
+        body["spec"]["ipFamilyPolicy"] = "SingleStack"
+        downgraded = await app.request("PUT", f"{BASE}/both", body)
+        assert downgraded.status == 200, downgraded.json()
+        assert (downgraded.json()["spec"]["clusterIPs"], downgraded.json()["spec"]["ipFamilies"]) == (
+            both["spec"]["clusterIPs"][:1], ["IPv4"])
+
+
+STATUS_CASES: list[tuple[str, str, list[dict[str, Any]], list[tuple[str, str, str]]]] = [
+    ("not-a-balancer", "ClusterIP", [{"ip": "192.0.2.1"}],
+     [("FieldValueForbidden", "status.loadBalancer.ingress",
+       "Forbidden: may only be used when `spec.type` is 'LoadBalancer'")]),
+    ("bad-entries", "LoadBalancer", [{"ip": "300.1.1.1"}, {"hostname": "192.0.2.7"}, {"hostname": "lb.example.com",
+                                                                                       "ipMode": "VIP"},
+                                     {"ip": "192.0.2.8", "ipMode": "Direct"}],
+     [("FieldValueInvalid", "status.loadBalancer.ingress[0].ip",
+       'Invalid value: "300.1.1.1": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'),
+      ("FieldValueInvalid", "status.loadBalancer.ingress[1].hostname",
+       'Invalid value: "192.0.2.7": must be a DNS name, not an IP address'),
+      ("FieldValueForbidden", "status.loadBalancer.ingress[2].ipMode",
+       "Forbidden: may not be specified when `ip` is not set"),
+      ("FieldValueNotSupported", "status.loadBalancer.ingress[3].ipMode",
+       'Unsupported value: "Direct": supported values: "Proxy", "VIP"')]),
+]
+
+
+@pytest.mark.parametrize(("name", "kind", "ingress", "expected"), STATUS_CASES,
+                         ids=[case[0] for case in STATUS_CASES])
+async def test_status_writes_validate_the_load_balancer_status(app: ResourceApp, name: str, kind: str,
+                                                               ingress: list[dict[str, Any]],
+                                                               expected: list[tuple[str, str, str]]) -> None:
+    created = (await create(app, service(name, type=kind))).json()
+    answer = await app.request("PUT", f"{BASE}/{name}/status", {**created, "status": {"loadBalancer": {
+        "ingress": ingress}}})
+    assert answer.status == 422
+    assert causes(answer) == expected
+    assert (await app.request("GET", f"{BASE}/{name}")).json()["status"] == {"loadBalancer": {}}
+
+
+async def test_a_load_balancer_ip_gets_the_vip_mode(app: ResourceApp) -> None:
+    created = (await create(app, service("lb", type="LoadBalancer"))).json()
+    answer = await app.request("PUT", f"{BASE}/lb/status", {**created, "status": {"loadBalancer": {
+        "ingress": [{"ip": "192.0.2.1"}, {"hostname": "lb.example.com"}]}}})
+    assert answer.status == 200, answer.json()
+    assert answer.json()["status"]["loadBalancer"]["ingress"] == [
+        {"ip": "192.0.2.1", "ipMode": "VIP"}, {"hostname": "lb.example.com"}]
+
+
+def test_the_ip_family_downgrade_rules_have_upstreams_messages() -> None:
+    old = service("s", clusterIP="10.0.0.1", clusterIPs=["10.0.0.1", "fd00::1"], ipFamilies=["IPv4", "IPv6"])
+    new = service("s", clusterIP="10.0.0.1", clusterIPs=["10.0.0.1"], ipFamilies=["IPv4"],
+                  ipFamilyPolicy="RequireDualStack")
+    errors = validate_upgrade_downgrade_ip_families(old, new)
+    assert [(error.field, error.detail) for error in errors] == [
+        ("spec.ipFamilyPolicy", "must be set to 'SingleStack' when releasing the secondary ipFamily")]
+    swapped = service("s", clusterIP="10.0.0.1", clusterIPs=["10.0.0.1"], ipFamilies=["IPv6"],
+                      ipFamilyPolicy="SingleStack")
+    errors = validate_upgrade_downgrade_ip_families(old, swapped)
+    assert [(error.field, error.bad_value, error.detail) for error in errors] == [
+        ("spec.ipFamilies[0]", ["10.0.0.1"], "may not change once set")]

@@ -20,6 +20,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("", "podtemplates"): {"template": _TEMPLATE},
     ("", "replicationcontrollers"): {"spec": {"template": _TEMPLATE}},
     ("", "services"): {"spec": {"ports": [{"port": 80}]}},
+    ("discovery.k8s.io", "endpointslices"): {"addressType": "IPv4"},
     ("", "persistentvolumes"): {"spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
                                          "hostPath": {"path": "/tmp/sample"}}},
     ("", "persistentvolumeclaims"): {"spec": {"accessModes": ["ReadWriteOnce"],

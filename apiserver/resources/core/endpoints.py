@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from apiserver.meta.validation import FieldErrors
 from apiserver.registry.columns import NONE, dig, integer, mapping, sequence, text
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec
+from apiserver.registry.strategy import DefaultStrategy, MutableObject, RequestContext
+from apiserver.resources.core.endpoints_validation import SERVER_WRITER, default_endpoints, validate_endpoints
 
 SHOWN_ENDPOINTS = 3
 
@@ -34,6 +37,26 @@ def format_endpoints(obj: JSONObject, now: datetime | None = None) -> str:
     return f"{listed} + {total - SHOWN_ENDPOINTS} more..." if total > SHOWN_ENDPOINTS else listed
 
 
+class EndpointsStrategy(DefaultStrategy):
+    """Upstream's endpointsStrategy: port protocols default to TCP; ValidateEndpoints on create and update (the
+    server's own reconciler may publish special addresses, see endpoints_validation.py)."""
+
+    def default(self, obj: MutableObject) -> None:
+        default_endpoints(obj)
+
+    def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
+        default_endpoints(obj)
+
+    def prepare_for_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> None:
+        default_endpoints(obj)
+
+    def validate(self, obj: MutableObject, ctx: RequestContext) -> FieldErrors:
+        return validate_endpoints(obj, allow_special_ips=ctx.user is SERVER_WRITER)
+
+    def validate_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> FieldErrors:
+        return validate_endpoints(obj, allow_special_ips=ctx.user is SERVER_WRITER)
+
+
 COLUMNS = (
     NAME,
     Column("Endpoints", "string", description="The addresses and ports of the endpoints.", value=format_endpoints),
@@ -42,5 +65,5 @@ COLUMNS = (
 
 SPEC = ResourceSpec(
     group="", version="v1", kind="Endpoints", plural="endpoints", namespaced=True,
-    short_names=("ep",), columns=COLUMNS, storage_path="services/endpoints",
+    short_names=("ep",), columns=COLUMNS, storage_path="services/endpoints", strategy=EndpointsStrategy(),
 )

@@ -61,12 +61,25 @@ def set_name_label(obj: MutableObject) -> None:
     meta["labels"] = {**(labels if isinstance(labels, dict) else {}), NAME_LABEL: name}
 
 
+def default_status_phase(obj: MutableObject, phase: str) -> None:
+    """An empty status.phase becomes `phase` (upstream's defaults of Namespace, PV and PVC status).
+
+    Only where the body has a status: Go always has the struct, but a body without one gets its status from the
+    strategy (create) or the stored object (update), so adding it here would change nothing but the body that
+    managedFields and admission see."""
+    status = obj.get("status")
+    if isinstance(status, dict) and not status.get("phase"):
+        status["phase"] = phase
+
+
 class NamespaceStrategy(DefaultStrategy):
     """Phase, the `kubernetes` finalizer and the two-step delete of namespaces."""
 
     def default(self, obj: MutableObject) -> None:
-        """Upstream's scheme defaults, applied by the endpoints when they decode a body."""
+        """Upstream's scheme defaults, applied by the endpoints when they decode a body: the name label and
+        SetDefaults_NamespaceStatus (an empty phase is Active)."""
         set_name_label(obj)
+        default_status_phase(obj, ACTIVE)
 
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         set_name_label(obj)

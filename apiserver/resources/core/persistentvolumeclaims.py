@@ -16,6 +16,7 @@ from apiserver.registry.columns import access_modes, dig, mapping, sequence, tex
 from apiserver.registry.context import RequestContext
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec, Subresource
 from apiserver.registry.strategy import DefaultStrategy, MutableObject
+from apiserver.resources.core.namespaces import default_status_phase
 from apiserver.resources.core.persistentvolumes import (
     optional_text,
     phase_or_terminating,
@@ -119,6 +120,7 @@ class PersistentVolumeClaimStrategy(DefaultStrategy):
         spec = _spec_of(obj)
         if spec.get("volumeMode") is None:
             spec["volumeMode"] = "Filesystem"
+        default_status_phase(obj, "Pending")
 
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         self.prepare_for_update(obj, obj, ctx)

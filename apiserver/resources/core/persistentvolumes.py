@@ -17,6 +17,7 @@ from apiserver.registry.columns import UNSET, access_modes, dig, mapping, sequen
 from apiserver.registry.context import RequestContext
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec, Subresource
 from apiserver.registry.strategy import DefaultStrategy, MutableObject
+from apiserver.resources.core.namespaces import default_status_phase
 from apiserver.resources.core.podspec_defaults import default_volume_sources
 from apiserver.resources.core.podspec_diff import spec_diff
 from apiserver.resources.core.podspec_resources import quantity_of
@@ -156,6 +157,7 @@ class PersistentVolumeStrategy(DefaultStrategy):
         if spec.get("volumeMode") is None:
             spec["volumeMode"] = "Filesystem"
         default_volume_sources(spec)
+        default_status_phase(obj, "Pending")
 
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         self.prepare_for_update(obj, obj, ctx)

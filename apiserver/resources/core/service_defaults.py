@@ -104,6 +104,18 @@ def default_service(service: MutableObject) -> None:
         spec["internalTrafficPolicy"] = "Cluster"
     if spec["type"] == LOAD_BALANCER and spec.get("allocateLoadBalancerNodePorts") is None:
         spec["allocateLoadBalancerNodePorts"] = True
+    if spec["type"] == LOAD_BALANCER:
+        _default_ip_modes(service)
+
+
+def _default_ip_modes(service: MutableObject) -> None:
+    """LoadBalancerIPMode (on in v1.32): an ingress point with an IP and no ipMode is a VIP."""
+    status = service.get("status")
+    balancer = status.get("loadBalancer") if isinstance(status, dict) else None
+    ingress = balancer.get("ingress") if isinstance(balancer, dict) else None
+    for entry in ingress if isinstance(ingress, list) else []:
+        if isinstance(entry, dict) and entry.get("ip") and entry.get("ipMode") is None:
+            entry["ipMode"] = "VIP"
 
 
 def normalize_cluster_ips(new: MutableObject, old: MutableObject | None) -> None:

@@ -31,8 +31,14 @@ from apiserver.resources.core.service_defaults import (
     service_type,
     spec_of,
 )
+from apiserver.resources.core.service_update_validation import (
+    validate_load_balancer_class,
+    validate_upgrade_downgrade_cluster_ips,
+    validate_upgrade_downgrade_ip_families,
+)
 
 MutableObject = dict[str, Any]
+PREFER_CLOSE = "PreferClose"
 _SPEC = FieldPath("spec")
 SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
 AFFINITIES = ("ClientIP", "None")
@@ -81,6 +87,9 @@ def validate_service(service: MutableObject) -> FieldErrors:
     errors += _validate_node_ports(service, kind)
     errors += _validate_source_ranges(spec, kind)
     errors += _validate_traffic_policies(service, kind)
+    distribution = spec.get("trafficDistribution")
+    if distribution is not None and distribution != PREFER_CLOSE:
+        errors.append(FieldError.not_supported(_SPEC.child("trafficDistribution"), distribution, (PREFER_CLOSE,)))
     return errors
 
 
@@ -312,20 +321,13 @@ def _validate_traffic_policies(service: MutableObject, kind: str) -> FieldErrors
     return errors
 
 
+def validate_service_create(service: MutableObject) -> FieldErrors:
+    """ValidateServiceCreate without ObjectMeta: ValidateService, then the loadBalancerClass rules."""
+    return validate_service(service) + validate_load_balancer_class(None, service)
+
+
 def validate_service_update(new: MutableObject, old: MutableObject) -> FieldErrors:
-    """ValidateServiceUpdate without ObjectMeta: allocated clusterIPs and ipFamilies may not change, then the
-    rules of a new service."""
-    errors: FieldErrors = []
-    if EXTERNAL_NAME not in (service_type(new), service_type(old)):
-        new_ips = cluster_ips(new)
-        for index, ip in enumerate(cluster_ips(old)[:len(new_ips)]):
-            if ip != new_ips[index]:
-                errors.append(FieldError.invalid(_SPEC.child("clusterIPs").index(index), new_ips,
-                                                 "may not change once set"))
-        old_families = _list(spec_of(old).get("ipFamilies"))
-        new_families = _list(spec_of(new).get("ipFamilies"))
-        for index, family in enumerate(old_families[:len(new_families)]):
-            if family != new_families[index]:
-                errors.append(FieldError.invalid(_SPEC.child("ipFamilies").index(0), new_families,
-                                                 "may not change once set"))
-    return errors + validate_service(new)
+    """ValidateServiceUpdate without ObjectMeta: clusterIPs and ipFamilies may be upgraded or downgraded (with
+    SingleStack) but their primary never changes; loadBalancerClass is fixed; then the rules of a new service."""
+    return (validate_upgrade_downgrade_cluster_ips(old, new) + validate_upgrade_downgrade_ip_families(old, new)
+            + validate_load_balancer_class(old, new) + validate_service(new))

@@ -17,7 +17,8 @@ from apiserver.resources.core.service_defaults import (
     normalize_cluster_ips,
     patch_allocated_values,
 )
-from apiserver.resources.core.service_validation import validate_service, validate_service_update
+from apiserver.resources.core.service_update_validation import is_status_write, validate_load_balancer_status
+from apiserver.resources.core.service_validation import validate_service_create, validate_service_update
 
 
 def _load_balancer_addresses(service: JSONObject) -> list[str]:
@@ -112,7 +113,7 @@ class ServiceStrategy(DefaultStrategy):
         drop_type_dependent_fields(obj, old)
 
     def validate(self, obj: MutableObject, ctx: RequestContext) -> FieldErrors:
-        return validate_service(obj)
+        return validate_service_create(obj)
 
     def canonicalize(self, obj: MutableObject) -> None:
         """Fields in the order of upstream's ServiceSpec and ServicePort structs (the order Go writes JSON)."""
@@ -124,6 +125,8 @@ class ServiceStrategy(DefaultStrategy):
                                         for port in spec["ports"]]
 
     def validate_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> FieldErrors:
+        if is_status_write(obj, old):
+            return validate_load_balancer_status(obj)  # ValidateServiceStatusUpdate
         return validate_service_update(obj, old)
 
 
