@@ -3,7 +3,8 @@
 Plugins are registered by name in ADMISSION_PLUGINS (name → dotted path of a class taking a PluginContext),
 like kube-apiserver's --enable-admission-plugins names. `enabled_plugin_names` turns the enable/disable flags
 into the chain's names exactly as upstream's AdmissionOptions do: the default-on plugins plus the enabled ones,
-minus the disabled ones, in ALL_ORDERED_PLUGINS order whatever the order of the flags.
+minus the disabled ones, in ALL_ORDERED_PLUGINS order whatever the order of the flags. Plugins that read a
+configuration (class attribute `configurable`) get their entry of `--admission-control-config-file` (config.py).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import importlib
 import logging
 from collections.abc import Mapping, Sequence
 
+from apiserver.admission.config import PREFIX, AdmissionConfigError, AdmissionConfiguration
 from apiserver.admission.interface import AdmissionAttributes, MutatingPlugin, PluginContext, ValidatingPlugin
 from apiserver.meta.errors import go_quote
 
@@ -118,10 +120,12 @@ class AdmissionChain:
                 await validating.validate(attributes)
 
 
-def build_admission_chain(names: Sequence[str], context: PluginContext) -> AdmissionChain:
+def build_admission_chain(names: Sequence[str], context: PluginContext,
+                          configuration: AdmissionConfiguration | None = None) -> AdmissionChain:
     """The chain of the named plugins, in upstream's order whatever the order of `names`.
 
-    Raises ValueError for a name that is not registered.
+    Raises ValueError for a name that is not registered, AdmissionConfigError for a plugin configuration that
+    the plugin refuses.
     """
     for name in names:
         if name not in ADMISSION_PLUGINS:
@@ -131,5 +135,16 @@ def build_admission_chain(names: Sequence[str], context: PluginContext) -> Admis
     for name in sorted(dict.fromkeys(names), key=lambda name: rank.get(name, len(rank))):
         module_name, _, class_name = ADMISSION_PLUGINS[name].rpartition(".")
         plugin_class = getattr(importlib.import_module(module_name), class_name)
-        plugins.append(plugin_class(context))
+        plugins.append(_construct(name, plugin_class, context, configuration))
     return AdmissionChain(plugins)
+
+
+def _construct(name: str, plugin_class: type, context: PluginContext,
+               configuration: AdmissionConfiguration | None) -> object:
+    own = configuration.for_plugin(name) if configuration is not None else None
+    if own is None or not getattr(plugin_class, "configurable", False):
+        return plugin_class(context)
+    try:
+        return plugin_class(context, configuration=own)
+    except ValueError as error:
+        raise AdmissionConfigError(f'{PREFIX}couldn\'t init admission plugin "{name}": {error}') from None

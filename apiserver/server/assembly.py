@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apiserver.admission.chain import AdmissionChain, build_admission_chain, enabled_plugin_names
+from apiserver.admission.config import read_admission_configuration
 from apiserver.admission.interface import NamespaceLister, ObjectLister
 from apiserver.admission.plugins.certificates import AccessReview
 from apiserver.admission.plugins.rbac_escalation import RBACEscalation
@@ -129,6 +130,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     admission = build_admission_chain(
         enabled_plugin_names(config.enable_admission_plugins, config.disable_admission_plugins),
         AdmissionContext(registry.get, lifecycle.is_registry_ready, security.access_review),
+        read_admission_configuration(config.admission_control_config_file),
     )
     admission = AdmissionChain([*admission.plugins, RBACEscalation(security.check_rbac_write)])
     resources = ResourceEndpoints(ResourceServer(

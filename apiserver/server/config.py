@@ -78,6 +78,7 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("enable-bootstrap-token-auth", BOOL, False,
          "Enable to allow secrets of type 'bootstrap.kubernetes.io/token' in the 'kube-system' namespace to be "
          "used for TLS bootstrapping authentication."),
+    Flag("admission-control-config-file", STRING, "", "File with admission control configuration."),
     Flag("disable-admission-plugins", STRINGS, (),
          "admission plugins that should be disabled although they are in the default enabled plugins list. "
          "Comma-delimited list of admission plugins. The order of plugins in this flag does not matter."),
@@ -211,6 +212,7 @@ class ServerConfig:
     service_node_port_range: PortRange = DEFAULT_SERVICE_NODE_PORT_RANGE
     enable_admission_plugins: tuple[str, ...] = ()
     disable_admission_plugins: tuple[str, ...] = ()
+    admission_control_config_file: str = ""
 
     @classmethod
     def from_flags(cls, values: Mapping[str, object]) -> ServerConfig:
@@ -244,6 +246,7 @@ class ServerConfig:
             service_node_port_range=values["service_node_port_range"],  # type: ignore[arg-type]
             enable_admission_plugins=_strings(values["enable_admission_plugins"]),
             disable_admission_plugins=_strings(values["disable_admission_plugins"]),
+            admission_control_config_file=str(values["admission_control_config_file"]),
             **_security_values(values),
         )
 

@@ -107,3 +107,78 @@ async def test_node_may_not_use_other_pod_subresources() -> None:
             {"metadata": {"name": "p"}}, kind="Binding", subresource="binding", user=NODE))
     assert caught.value.message == ('pods "p" is forbidden: unexpected pod subresource "binding", only \'status\' '
                                     "and 'eviction' are allowed")
+
+
+def lease(name: str) -> dict[str, Any]:
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name}}
+
+
+async def test_node_may_write_only_its_own_lease_in_kube_node_lease() -> None:
+    plugin = NodeRestriction(FakeContext())
+    await plugin.admit(attributes(lease("n1"), user=NODE, group="coordination.k8s.io", resource="leases",
+                                  kind="Lease", namespace="kube-node-lease"))
+    cases = [
+        (attributes(lease("n1"), user=NODE, group="coordination.k8s.io", resource="leases", kind="Lease",
+                    namespace="default"),
+         'leases.coordination.k8s.io "n1" is forbidden: can only access leases in the "kube-node-lease" system '
+         "namespace"),
+        (attributes(lease("n2"), user=NODE, group="coordination.k8s.io", resource="leases", kind="Lease",
+                    namespace="kube-node-lease"),
+         'leases.coordination.k8s.io "n2" is forbidden: can only access node lease with the same name as the '
+         "requesting node"),
+        (attributes(None, user=NODE, group="coordination.k8s.io", resource="leases", kind="Lease",
+                    namespace="kube-node-lease", operation=Operation.DELETE, old=lease("n2"), name="n2"),
+         'leases.coordination.k8s.io "n2" is forbidden: can only access node lease with the same name as the '
+         "requesting node"),
+    ]
+    for request, message in cases:
+        with pytest.raises(ApiError) as caught:
+            await plugin.admit(request)
+        assert caught.value.message == message
+
+
+async def test_node_may_write_only_its_own_csinode() -> None:
+    plugin = NodeRestriction(FakeContext())
+    body = {"metadata": {"name": "n1"}}
+    await plugin.admit(attributes(body, user=NODE, group="storage.k8s.io", resource="csinodes", kind="CSINode",
+                                  namespace=""))
+    with pytest.raises(ApiError) as caught:
+        await plugin.admit(attributes({"metadata": {"name": "n2"}}, user=NODE, group="storage.k8s.io",
+                                      resource="csinodes", kind="CSINode", namespace="", operation=Operation.UPDATE,
+                                      old={"metadata": {"name": "n2"}}))
+    assert caught.value.message == ('csinodes.storage.k8s.io "n2" is forbidden: can only access CSINode with the '
+                                    "same name as the requesting node")
+
+
+def token_request(**reference: Any) -> dict[str, Any]:
+    return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {"name": "sa"},
+            "spec": {"audiences": ["api"], **({"boundObjectRef": reference} if reference else {})}}
+
+
+TOKEN_CASES = [
+    ({}, "node requested token not bound to a pod"),
+    ({"apiVersion": "v1", "kind": "Secret", "name": "s"}, "node requested token not bound to a pod"),
+    ({"apiVersion": "v1", "kind": "Pod", "name": "web"}, "node requested token with a pod binding without a uid"),
+    ({"apiVersion": "v1", "kind": "Pod", "name": "web", "uid": "old"},
+     "the UID in the bound object reference (old) does not match the UID in record. The object might have been "
+     "deleted and then recreated"),
+    ({"apiVersion": "v1", "kind": "Pod", "name": "elsewhere", "uid": "u2"},
+     "node requested token bound to a pod scheduled on a different node"),
+]
+
+
+@pytest.mark.parametrize(("reference", "message"), TOKEN_CASES)
+async def test_node_token_requests_must_be_bound_to_its_pods(reference: dict[str, Any], message: str) -> None:
+    context = FakeContext()
+    context.add("", "v1", "pods", {"metadata": {"name": "web", "namespace": "ns", "uid": "u1"},
+                                   "spec": {"nodeName": "n1"}})
+    context.add("", "v1", "pods", {"metadata": {"name": "elsewhere", "namespace": "ns", "uid": "u2"},
+                                   "spec": {"nodeName": "n2"}})
+    request = attributes(token_request(**reference), user=NODE, resource="serviceaccounts", kind="TokenRequest",
+                         subresource="token", name="sa")
+    with pytest.raises(ApiError) as caught:
+        await NodeRestriction(context).admit(request)
+    assert caught.value.message == f'serviceaccounts "sa" is forbidden: {message}'
+    allowed = attributes(token_request(apiVersion="v1", kind="Pod", name="web", uid="u1"), user=NODE,
+                         resource="serviceaccounts", kind="TokenRequest", subresource="token", name="sa")
+    await NodeRestriction(context).admit(allowed)

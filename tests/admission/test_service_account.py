@@ -115,3 +115,66 @@ async def test_updates_and_other_resources_are_ignored() -> None:
     await plugin(FakeContext()).admit(attributes(obj, operation=Operation.UPDATE, old=pod()))
     await plugin(FakeContext()).admit(attributes({"metadata": {"name": "x"}}, resource="configmaps"))
     assert "serviceAccountName" not in obj["spec"]
+
+
+ENFORCING = {"annotations": {"kubernetes.io/enforce-mountable-secrets": "true"}}
+
+
+def enforcing_context(**fields: object) -> FakeContext:
+    context = FakeContext()
+    context.add("", "v1", "serviceaccounts",
+                {"metadata": {"name": "robot", "namespace": "ns", **ENFORCING}, **fields})
+    return context
+
+
+def env_secret(name: str, secret: str) -> dict[str, object]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": "k"}}}
+
+
+NOT_REFERENCED = "is not allowed because service account robot does not reference that secret"
+MOUNTABLE_CASES = [
+    ("volume", {"volumes": [{"name": "v", "secret": {"secretName": "other"}}]},
+     f'volume with secret.secretName="other" {NOT_REFERENCED}'),
+    ("init-env", {"initContainers": [container("init", env=[env_secret("TOKEN", "other")])]},
+     f'init container init with envVar TOKEN referencing secret.secretName="other" {NOT_REFERENCED}'),
+    ("env-from", {"containers": [container("c", envFrom=[{"secretRef": {"name": "other"}}])]},
+     f'container c with envFrom referencing secret.secretName="other" {NOT_REFERENCED}'),
+    ("pull-secret", {"imagePullSecrets": [{"name": "allowed"}, {"name": "registry"}]},
+     'imagePullSecrets[1].name="registry" is not allowed because service account robot does not reference that '
+     "imagePullSecret"),
+]
+
+
+@pytest.mark.parametrize(("spec", "problem"), [case[1:] for case in MOUNTABLE_CASES],
+                         ids=[case[0] for case in MOUNTABLE_CASES])
+async def test_enforce_mountable_secrets_limits_references(spec: dict[str, object], problem: str) -> None:
+    obj = pod("p", serviceAccountName="robot", automountServiceAccountToken=False)
+    obj["spec"].update(spec)
+    context = enforcing_context(secrets=[{"name": "allowed"}], imagePullSecrets=[{"name": "allowed"}])
+    with pytest.raises(ApiError) as caught:
+        await plugin(context).validate(attributes(obj))
+    assert status_of(caught.value)["message"] == f'pods "p" is forbidden: {problem}'
+
+
+async def test_listed_secrets_pass_and_false_annotation_does_not_enforce() -> None:
+    spec = {"volumes": [{"name": "v", "secret": {"secretName": "allowed"}}],
+            "containers": [container("c", env=[env_secret("A", "allowed")])]}
+    obj = pod("p", serviceAccountName="robot", **spec)
+    await plugin(enforcing_context(secrets=[{"name": "allowed"}])).validate(attributes(obj))
+    relaxed = FakeContext()
+    relaxed.add("", "v1", "serviceaccounts", {"metadata": {
+        "name": "robot", "namespace": "ns", "annotations": {"kubernetes.io/enforce-mountable-secrets": "False"}}})
+    obj["spec"]["volumes"][0]["secret"]["secretName"] = "other"
+    await plugin(relaxed).validate(attributes(obj))
+
+
+async def test_ephemeral_containers_are_held_to_the_account_secrets() -> None:
+    old = pod("p", serviceAccountName="robot")
+    new = pod("p", serviceAccountName="robot",
+              ephemeralContainers=[{"name": "debug", "image": "busybox",
+                                    "env": [env_secret("PASSWORD", "other")]}])
+    with pytest.raises(ApiError) as caught:
+        await plugin(enforcing_context()).validate(
+            attributes(new, operation=Operation.UPDATE, old=old, subresource="ephemeralcontainers"))
+    assert caught.value.message == ('pods "p" is forbidden: ephemeral container debug with envVar PASSWORD '
+                                    f'referencing secret.secretName="other" {NOT_REFERENCED}')

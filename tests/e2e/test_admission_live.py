@@ -125,3 +125,30 @@ def test_limit_range_defaults_are_applied(api_client: k8s.ApiClient, namespace: 
     assert created.metadata.annotations["kubernetes.io/limit-ranger"] == (
         # the stored LimitRange's defaultRequest took memory from its default (LimitRange defaulting)
         "LimitRanger plugin set: cpu, memory request for container app; cpu, memory limit for container app")
+
+
+def test_enforce_mountable_secrets_limits_pod_secret_references(api_client: k8s.ApiClient, namespace: str) -> None:
+    core = k8s.CoreV1Api(api_client)
+    core.create_namespaced_service_account(namespace, k8s.V1ServiceAccount(
+        metadata=k8s.V1ObjectMeta(name="robot", annotations={"kubernetes.io/enforce-mountable-secrets": "true"}),
+        secrets=[k8s.V1ObjectReference(name="allowed")]))
+
+    def with_secret(name: str, secret: str) -> k8s.V1Pod:
+        body = pod(name)
+        body.spec.service_account_name = "robot"
+        body.spec.volumes = [k8s.V1Volume(name="s", secret=k8s.V1SecretVolumeSource(secret_name=secret))]
+        return body
+
+    def refusal() -> str:
+        # The plugin reads the ServiceAccount from its cache first, then live: no wait is needed, but poll anyway.
+        try:
+            core.create_namespaced_pod(namespace, with_secret("denied", "other"))
+        except ApiException as error:
+            return str(json.loads(error.body)["message"]) if error.status == 403 else ""
+        return ""
+
+    assert eventually(refusal) == ('pods "denied" is forbidden: volume with secret.secretName="other" is not '
+                                   "allowed because service account robot does not reference that secret")
+    created = core.create_namespaced_pod(namespace, with_secret("allowed", "allowed"))
+    assert created.spec.service_account_name == "robot"
+    assert [pod.metadata.name for pod in core.list_namespaced_pod(namespace).items] == ["allowed"]

@@ -142,17 +142,49 @@ async def test_pod_template_defaults_and_validation(api: ResourceApp) -> None:
         ("template.labels", INV), ("template.spec.containers", REQ)]
 
 
+def go_quantity(value: int, scale: int, cached: str, format_: str = "DecimalSI") -> str:
+    """Go's %#v of a resource.Quantity, as upstream prints LimitRange's bad values."""
+    return (f"resource.Quantity{{i:resource.int64Amount{{value:{value}, scale:{scale}}}, "
+            f'd:resource.infDecAmount{{Dec:(*inf.Dec)(nil)}}, s:"{cached}", Format:"{format_}"}}')
+
+
+CPU2, CPU1 = go_quantity(2, 0, "2"), go_quantity(1, 0, "1")
+GI2, GI1 = go_quantity(2147483648, 0, "2Gi", "BinarySI"), go_quantity(1073741824, 0, "1Gi", "BinarySI")
 LIMIT_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
     ("min-above-max", {"type": "Container", "min": {"cpu": "2"}, "max": {"cpu": "1"}},
-     [(INV, "spec.limits[0].min[cpu]", 'Invalid value: "2": min value 2 is greater than max value 1'),
+     [(INV, "spec.limits[0].min[cpu]", f"Invalid value: {CPU2}: min value 2 is greater than max value 1"),
       (INV, "spec.limits[0].defaultRequest[cpu]",
-       'Invalid value: "1": min value 2 is greater than default request value 1'),
-      (INV, "spec.limits[0].default[cpu]", 'Invalid value: "2": min value 2 is greater than default value 1')]),
+       f"Invalid value: {CPU1}: min value 2 is greater than default request value 1"),
+      (INV, "spec.limits[0].default[cpu]", f"Invalid value: {CPU2}: min value 2 is greater than default value 1")]),
     ("default-above-max", {"type": "Container", "default": {"memory": "2Gi"}, "max": {"memory": "1Gi"}},
      [(INV, "spec.limits[0].defaultRequest[memory]",
-       'Invalid value: "2Gi": default request value 2Gi is greater than max value 1Gi'),
+       f"Invalid value: {GI2}: default request value 2Gi is greater than max value 1Gi"),
       (INV, "spec.limits[0].default[memory]",
-       'Invalid value: "1Gi": default value 2Gi is greater than max value 1Gi')]),
+       f"Invalid value: {GI1}: default value 2Gi is greater than max value 1Gi")]),
+    ("milli", {"type": "Container", "min": {"cpu": "1500m"}, "max": {"cpu": "100m"}},
+     [(INV, "spec.limits[0].min[cpu]",
+       f"Invalid value: {go_quantity(1500, -3, '1500m')}: min value 1500m is greater than max value 100m"),
+      (INV, "spec.limits[0].defaultRequest[cpu]",
+       f"Invalid value: {go_quantity(100, -3, '100m')}: min value 1500m is greater than default request value 100m"),
+      (INV, "spec.limits[0].default[cpu]",
+       f"Invalid value: {go_quantity(1500, -3, '1500m')}: min value 1500m is greater than default value 100m")]),
+    ("ratio-below-one", {"type": "Container", "maxLimitRequestRatio": {"cpu": "500m"}},
+     [(INV, "spec.limits[0].maxLimitRequestRatio[cpu]",
+       f"Invalid value: {go_quantity(500, -3, '500m')}: ratio 500m is less than 1")]),
+    ("ratio-above-max-over-min", {"type": "Pod", "min": {"cpu": "1"}, "max": {"cpu": "2"},
+                                  "maxLimitRequestRatio": {"cpu": "3"}},
+     [(INV, "spec.limits[0].maxLimitRequestRatio[cpu]",
+       f"Invalid value: {go_quantity(3, 0, '3')}: ratio 3 is greater than max/min = 2.000000")]),
+    ("hugepages-default-differs", {"type": "Container", "default": {"hugepages-2Mi": "4Mi"},
+                                   "defaultRequest": {"hugepages-2Mi": "2Mi"}},
+     [(INV, "spec.limits[0].defaultRequest[hugepages-2Mi]",
+       f"Invalid value: {go_quantity(2097152, 0, '2Mi', 'BinarySI')}: default value 4Mi must equal to "
+       "defaultRequest value 2Mi in hugepages-2Mi")]),
+    ("pvc-without-storage", {"type": "PersistentVolumeClaim", "max": {"widgets": "1"}},
+     [(INV, "spec.limits[0].max[widgets]",
+       'Invalid value: "widgets": must be a standard resource type or fully qualified'),
+      (REQ, "spec.limits[0].limits",
+       "Required value: either minimum or maximum storage value is required, but neither was provided")]),
     ("pod-default", {"type": "Pod", "default": {"cpu": "1"}},
      [(FORB, "spec.limits[0].default", "Forbidden: may not be specified when `type` is 'Pod'")]),
     ("unknown-type", {"type": "Node"},
@@ -195,3 +227,80 @@ async def test_service_account_secret_references_keep_only_names(api: ResourceAp
             "secrets": [{"name": "token", "namespace": "other", "uid": "x"}]}
     created = (await api.request("POST", "/api/v1/namespaces/default/serviceaccounts", body)).json()
     assert created["secrets"] == [{"name": "token"}]
+
+
+def quota(name: str = "q", **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": name}, "spec": spec}
+
+
+EXISTS_ONLY = ("must be 'Exist' when scope is any of ResourceQuotaScopeTerminating, "
+               "ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or "
+               "ResourceQuotaScopeCrossNamespacePodAffinity")
+TERMINATING_SELECTOR = ("core.ScopeSelector{MatchExpressions:[]core.ScopedResourceSelectorRequirement{"
+                        'core.ScopedResourceSelectorRequirement{ScopeName:"Terminating", Operator:"In", '
+                        "Values:[]string(nil)}}}")
+QUOTA_SCOPE_CASES: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
+    ("best-effort-with-cpu", {"hard": {"cpu": "1", "memory": "1Gi", "pods": "2"}, "scopes": ["BestEffort"]},
+     [(INV, "spec.scopes", 'Invalid value: []core.ResourceQuotaScope{"BestEffort"}: '
+                           "unsupported scope applied to resource")] * 2),
+    ("terminating-with-secrets", {"hard": {"secrets": "1"}, "scopes": ["Terminating", "Unknown"]},
+     [(INV, "spec.scopes", 'Invalid value: []core.ResourceQuotaScope{"Terminating", "Unknown"}: '
+                           "unsupported scope applied to resource"),
+      (INV, "spec.scopes", 'Invalid value: []core.ResourceQuotaScope{"Terminating", "Unknown"}: unsupported scope')]),
+    ("conflicting", {"hard": {"pods": "1"}, "scopes": ["Terminating", "NotTerminating"]},
+     [(INV, "spec.scopes", 'Invalid value: []core.ResourceQuotaScope{"Terminating", "NotTerminating"}: '
+                           "conflicting scopes")]),
+    ("selector-operator-and-values",
+     {"hard": {"pods": "1"}, "scopeSelector": {"matchExpressions": [{"scopeName": "Terminating", "operator": "In"}]}},
+     [(INV, "spec.scopeSelector.matchExpressions.operator", f'Invalid value: "In": {EXISTS_ONLY}'),
+      (REQ, "spec.scopeSelector.matchExpressions.values",
+       "Required value: must be at least one value when `operator` is 'In' or 'NotIn' for scope selector")]),
+    ("selector-applied-to-resource",
+     {"hard": {"secrets": "1"},
+      "scopeSelector": {"matchExpressions": [{"scopeName": "Terminating", "operator": "In"}]}},
+     [(INV, "spec.scopeSelector.matchExpressions",
+       f"Invalid value: {TERMINATING_SELECTOR}: unsupported scope applied to resource"),
+      (INV, "spec.scopeSelector.matchExpressions.operator", f'Invalid value: "In": {EXISTS_ONLY}'),
+      (REQ, "spec.scopeSelector.matchExpressions.values",
+       "Required value: must be at least one value when `operator` is 'In' or 'NotIn' for scope selector")]),
+    ("selector-exists-with-values",
+     {"hard": {"pods": "1"},
+      "scopeSelector": {"matchExpressions": [{"scopeName": "PriorityClass", "operator": "Exists", "values": ["a"]},
+                                             {"scopeName": "PriorityClass", "operator": "Gt", "values": ["b"]}]}},
+     [(INV, "spec.scopeSelector.matchExpressions.values",
+       'Invalid value: []string{"a"}: must be no value when '
+       "`operator` is 'Exist' or 'DoesNotExist' for scope selector"),
+      (INV, "spec.scopeSelector.matchExpressions.operator", 'Invalid value: "Gt": not a valid selector operator')]),
+    ("selector-conflicting",
+     {"hard": {"pods": "1"},
+      "scopeSelector": {"matchExpressions": [{"scopeName": "BestEffort", "operator": "Exists"},
+                                             {"scopeName": "NotBestEffort", "operator": "Exists"}]}},
+     [(INV, "spec.scopeSelector.matchExpressions",
+       "Invalid value: []core.ResourceQuotaScope(nil): conflicting scopes")]),
+]
+
+
+@pytest.mark.parametrize(("spec", "causes"), [case[1:] for case in QUOTA_SCOPE_CASES],
+                         ids=[case[0] for case in QUOTA_SCOPE_CASES])
+async def test_invalid_quota_scopes(api: ResourceApp, spec: dict[str, Any], causes: list[tuple[str, str, str]]) -> None:
+    answer = await api.request("POST", QUOTAS, quota("bad", **spec))
+    expected = invalid("bad", causes, kind="ResourceQuota")
+    distinct = list(dict.fromkeys(f"{field}: {body}" for _, field, body in causes))  # ToAggregate drops repeats
+    summary = distinct[0] if len(distinct) == 1 else "[" + ", ".join(distinct) + "]"
+    expected["message"] = f'ResourceQuota "bad" is invalid: {summary}'
+    assert (answer.status, answer.json()) == (422, expected)
+    assert (await api.request("GET", f"{QUOTAS}/bad")).status == 404
+
+
+async def test_quota_scopes_are_immutable_and_status_starts_empty(api: ResourceApp) -> None:
+    body = quota(hard={"pods": "2"}, scopes=["NotTerminating"])
+    created = (await api.request("POST", QUOTAS, {**body, "status": {"hard": {"pods": "9"}}})).json()
+    assert "status" not in created or created["status"] == {}
+    created["spec"]["scopes"] = ["Terminating"]
+    answer = await api.request("PUT", f"{QUOTAS}/q", created)
+    assert answer.json() == invalid("q", [
+        (INV, "spec.scopes", 'Invalid value: []core.ResourceQuotaScope{"Terminating"}: field is immutable')],
+        kind="ResourceQuota")
+    created["spec"]["scopes"] = ["NotTerminating"]
+    created["spec"]["hard"] = {"pods": "3"}
+    assert (await api.request("PUT", f"{QUOTAS}/q", created)).status == 200

@@ -7,13 +7,16 @@ the group `system:nodes`:
   change those labels or its taints later (status updates excepted);
 - pods: create only mirror pods bound to itself, owned by its Node, referencing no ServiceAccount, Secret,
   ConfigMap, ClusterTrustBundle or PersistentVolumeClaim; update only the status of pods bound to itself;
-  delete and evict only pods bound to itself.
-Leases, CSINodes, ResourceSlices and ServiceAccount token requests are not restricted here.
+  delete and evict only pods bound to itself;
+- leases: only its own Lease in kube-node-lease; csinodes: only its own CSINode;
+- serviceaccounts/token: only tokens bound (with a uid) to a pod scheduled on itself (node_objects.py).
+PersistentVolumeClaim status and ResourceSlices are not restricted here.
 """
 from __future__ import annotations
 
 from apiserver.admission.errors import forbidden
 from apiserver.admission.interface import AdmissionAttributes, Operation, PluginContext
+from apiserver.admission.plugins.node_objects import admit_csi_node, admit_lease, admit_token_request
 from apiserver.admission.plugins.service_account import MIRROR_POD_ANNOTATION, secret_references
 from apiserver.meta.errors import NotFound, go_quote
 from apiserver.meta.objects import JSONDict
@@ -51,14 +54,21 @@ class NodeRestriction:
 
     async def admit(self, attributes: AdmissionAttributes) -> None:
         node = node_name_of(attributes.user)
-        if node is None or attributes.group != "" or attributes.resource not in ("pods", "nodes"):
+        if node is None:
             return
         if not node:
             raise forbidden(attributes, f"could not determine node from user {_quote(attributes.user)}")
-        if attributes.resource == "nodes":
+        resource = (attributes.group, attributes.resource)
+        if resource == ("", "nodes"):
             self._node(node, attributes)
-        else:
+        elif resource == ("", "pods"):
             await self._pod(node, attributes)
+        elif resource == ("", "serviceaccounts") and attributes.subresource == "token":
+            await admit_token_request(node, attributes, self._context.objects("", "v1", "pods"))
+        elif resource == ("coordination.k8s.io", "leases"):
+            admit_lease(node, attributes)
+        elif resource == ("storage.k8s.io", "csinodes"):
+            admit_csi_node(node, attributes)
 
     def _node(self, node: str, attributes: AdmissionAttributes) -> None:
         if attributes.name and attributes.name != node:

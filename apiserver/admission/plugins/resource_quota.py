@@ -7,7 +7,8 @@ object is in: the object must state every compute resource the quota requires (`
 within `hard` (`exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2`). Admitted usage is
 written to each quota's `status.used` with the quota's resourceVersion as precondition; a conflict re-reads the
 quotas from storage and checks again (up to 3 rounds). Dry-run requests are checked but charge nothing. The
-quota controller recalculates usage from the objects, which is how usage goes down after deletes.
+quota controller recalculates usage from the objects, which is how usage goes down after deletes. Configured
+`limitedResources` (quota/config.py) refuse objects whose limited usage or scopes no quota covers.
 """
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ from apiserver.admission.errors import forbidden
 from apiserver.admission.interface import AdmissionAttributes, Operation, PluginContext, StatusWriter
 from apiserver.admission.livelookup import LiveLookupCache
 from apiserver.admission.quota import accounting
+from apiserver.admission.quota.config import (
+    LimitedResource,
+    go_scope_requirements,
+    limited_by_default,
+    limited_resources,
+)
 from apiserver.admission.quota.evaluators import Evaluator, evaluator_for
 from apiserver.admission.quota.resources import (
     ResourceList,
@@ -29,7 +36,7 @@ from apiserver.admission.quota.resources import (
     subtract_non_negative,
     to_strings,
 )
-from apiserver.meta.errors import Conflict, NotFound
+from apiserver.meta.errors import ApiError, Conflict, NotFound
 from apiserver.meta.objects import JSONDict
 
 ATTEMPTS = 3
@@ -39,8 +46,11 @@ QUOTAS = ("", "v1", "resourcequotas")
 class ResourceQuota:
     name = "ResourceQuota"
 
-    def __init__(self, context: PluginContext) -> None:
+    configurable = True
+
+    def __init__(self, context: PluginContext, configuration: JSONDict | None = None) -> None:
         self._context = context
+        self._limited: tuple[LimitedResource, ...] = limited_resources(configuration)
         self._writer: StatusWriter | None = context if hasattr(context, "write_status") else None  # type: ignore[assignment]
         self._live_lookups = LiveLookupCache()
 
@@ -85,8 +95,17 @@ class ResourceQuota:
         """The quotas with their new usage; raises Forbidden when the object does not fit one of them."""
         obj = attributes.object
         assert obj is not None
-        interesting = []
+        limited = tuple(entry for entry in self._limited
+                        if (entry.api_group, entry.resource) == (attributes.group, attributes.resource))
+        limited_names = limited_by_default(evaluator.usage(obj), limited) if limited else set()
+        limited_scopes = [scope for entry in self._limited for scope in entry.match_scopes
+                          if evaluator.matches_scope(scope, obj)]
+        interesting: list[JSONDict] = []
+        covered_names: set[str] = set()
+        covered_scopes: set[str] = set()
         for quota in sorted(quotas, key=_quota_name):
+            covered_scopes.update(str(selector.get("scopeName")) for selector in accounting.scope_selectors(quota)
+                                  if evaluator.matches_scope(selector, obj))
             hard = accounting.hard_of(quota)
             if not accounting.matches(evaluator, quota, obj, hard):
                 continue
@@ -98,12 +117,19 @@ class ResourceQuota:
                 raise forbidden(attributes, f"status unknown for quota: {_quota_name(quota)}, resources: "
                                             f"{','.join(sorted(restricted))}")
             interesting.append(quota)
-        if not interesting:
+            covered_names.update(restricted)
+        if not interesting and not limited_names and not limited_scopes:
             return []
         delta = remove_zeros(evaluator.usage(obj))
         if attributes.operation is Operation.UPDATE and attributes.old_object is not None:
             delta = remove_zeros(subtract_non_negative(delta, evaluator.usage(attributes.old_object)))
         if not delta:
+            return []
+        if uncovered := sorted(limited_names - covered_names):
+            raise forbidden(attributes, f"insufficient quota to consume: {','.join(uncovered)}")
+        if uncovered_scopes := [scope for scope in limited_scopes if scope.get("scopeName") not in covered_scopes]:
+            raise ApiError(f"insufficient quota to match these scopes: {go_scope_requirements(uncovered_scopes)}")
+        if not interesting:
             return []
         return [self._charge(attributes, quota, delta) for quota in interesting]
 

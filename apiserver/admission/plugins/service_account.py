@@ -10,7 +10,9 @@ Upstream's plugin/pkg/admission/serviceaccount, on pod CREATE:
   init container without a mount at /var/run/secrets/kubernetes.io/serviceaccount mounts (read-only) a projected
   volume `kube-api-access-<5 random characters>` holding a bound token (3607 s), the cluster CA (ConfigMap
   kube-root-ca.crt) and the namespace;
-- a pod without imagePullSecrets gets the ServiceAccount's.
+- a pod without imagePullSecrets gets the ServiceAccount's;
+- an account annotated `kubernetes.io/enforce-mountable-secrets: "true"` limits the pod's secret references to
+  the ones it lists (mountable_secrets.py), on create and for ephemeral containers added later.
 """
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ from collections.abc import Callable, Iterator
 
 from apiserver.admission.errors import forbidden
 from apiserver.admission.interface import AdmissionAttributes, Operation, PluginContext
+from apiserver.admission.plugins.mountable_secrets import (
+    enforces_mountable_secrets,
+    ephemeral_secrets_problem,
+    mountable_secrets_problem,
+)
 from apiserver.meta.errors import NotFound
 from apiserver.meta.objects import JSONDict
 
@@ -61,7 +68,7 @@ class ServiceAccount:
         self._retry_interval = retry_interval
 
     def handles(self, operation: Operation) -> bool:
-        return operation is Operation.CREATE
+        return operation in (Operation.CREATE, Operation.UPDATE)
 
     async def admit(self, attributes: AdmissionAttributes) -> None:
         pod = _pod(attributes)
@@ -78,6 +85,9 @@ class ServiceAccount:
                                         if isinstance(secret, dict)]
 
     async def validate(self, attributes: AdmissionAttributes) -> None:
+        if _is_ephemeral_update(attributes):
+            await self._validate_ephemeral(attributes)
+            return
         pod = _pod(attributes)
         if pod is None:
             return
@@ -90,7 +100,21 @@ class ServiceAccount:
         if not name:
             pod_name = (pod.get("metadata") or {}).get("name") or ""
             raise forbidden(attributes, f"no service account specified for pod {attributes.namespace}/{pod_name}")
-        await self._account(attributes, name)
+        account = await self._account(attributes, name)
+        if enforces_mountable_secrets(account) and (problem := mountable_secrets_problem(account, spec)):
+            raise forbidden(attributes, problem)
+
+    async def _validate_ephemeral(self, attributes: AdmissionAttributes) -> None:
+        pod = attributes.object
+        assert isinstance(pod, dict)
+        spec = pod.get("spec") or {}
+        name = str(spec.get("serviceAccountName") or "")
+        if not name:
+            pod_name = (pod.get("metadata") or {}).get("name") or ""
+            raise forbidden(attributes, f"no service account specified for pod {attributes.namespace}/{pod_name}")
+        account = await self._account(attributes, name)
+        if enforces_mountable_secrets(account) and (problem := ephemeral_secrets_problem(account, spec)):
+            raise forbidden(attributes, problem)
 
     async def _account(self, attributes: AdmissionAttributes, name: str) -> JSONDict:
         namespace = attributes.namespace
@@ -133,6 +157,11 @@ def _pod(attributes: AdmissionAttributes) -> JSONDict | None:
     if attributes.operation is not Operation.CREATE or not isinstance(attributes.object, dict):
         return None
     return attributes.object
+
+
+def _is_ephemeral_update(attributes: AdmissionAttributes) -> bool:
+    return (attributes.group == "" and attributes.resource == "pods" and attributes.operation is Operation.UPDATE
+            and attributes.subresource == "ephemeralcontainers" and isinstance(attributes.object, dict))
 
 
 def _is_mirror(pod: JSONDict) -> bool:

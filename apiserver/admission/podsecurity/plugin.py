@@ -11,7 +11,9 @@ templates (upstream's pod-security-admission/admission and plugin/pkg/admission/
   `pod-security.kubernetes.io/enforce-policy`.
 - Pod controllers (ReplicationControllers, PodTemplates, ReplicaSets, Deployments, StatefulSets, DaemonSets,
   Jobs, CronJobs): their template gets audit annotations and warnings only, never a refusal.
-Nothing is exempt (upstream's default configuration exempts no user, namespace or runtime class).
+Without configuration nothing is exempt and unlabelled modes are privileged:latest; a PodSecurityConfiguration
+from `--admission-control-config-file` sets other defaults and exempts usernames, namespaces and runtime classes
+(config.py): exempt requests are allowed with the audit annotation `pod-security.kubernetes.io/exempt`.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import Any
 
 from apiserver.admission.errors import forbidden, object_name
 from apiserver.admission.interface import AdmissionAttributes, Operation, PluginContext
+from apiserver.admission.podsecurity.config import PodSecurityOptions, pod_security_options
 from apiserver.admission.podsecurity.evaluator import evaluate_pod, forbidden_detail
 from apiserver.admission.podsecurity.policy import LABEL_PREFIX, LevelVersion, Policy, compare_levels, policy_of
 from apiserver.meta.errors import Forbidden, Invalid
@@ -45,8 +48,11 @@ POD_CONTROLLERS: Mapping[tuple[str, str], tuple[str, ...]] = {
 class PodSecurity:
     name = "PodSecurity"
 
-    def __init__(self, context: PluginContext) -> None:
+    configurable = True
+
+    def __init__(self, context: PluginContext, configuration: JSONDict | None = None) -> None:
         self._context = context
+        self._options: PodSecurityOptions = pod_security_options(configuration)
 
     def handles(self, operation: Operation) -> bool:
         return operation in (Operation.CREATE, Operation.UPDATE)
@@ -71,11 +77,25 @@ class PodSecurity:
             _annotate(attributes, "error", f'failed to lookup namespace "{attributes.namespace}": namespaces '
                                            f'"{attributes.namespace}" not found')
             return None
-        return policy_of(_labels(namespace))
+        return policy_of(_labels(namespace), self._options.defaults)
+
+    def _exempt(self, attributes: AdmissionAttributes, spec: JSONDict | None) -> bool:
+        """Exempt namespace, then user, then runtime class (the last only for what carries a pod spec)."""
+        options = self._options
+        for kind, exempt in (("namespace", attributes.namespace in options.exempt_namespaces),
+                             ("user", str(getattr(attributes.user, "name", "")) in options.exempt_usernames),
+                             ("runtimeClass", spec is not None
+                              and str(spec.get("runtimeClassName") or "") in options.exempt_runtime_classes)):
+            if exempt:
+                _annotate(attributes, "exempt", kind)
+                return True
+        return False
 
     async def _pod(self, attributes: AdmissionAttributes) -> None:
         pod = attributes.object
         assert pod is not None
+        if self._exempt(attributes, None):
+            return
         if attributes.operation is Operation.UPDATE and attributes.subresource == "" and \
                 not is_significant_pod_update(pod, attributes.old_object or {}):
             return
@@ -86,9 +106,13 @@ class PodSecurity:
         if not errors and policy.fully_privileged:
             _annotate(attributes, "enforce-policy", str(LevelVersion()))
             return
+        if self._exempt(attributes, pod.get("spec") or {}):
+            return
         _evaluate(attributes, policy, errors, pod.get("metadata") or {}, pod.get("spec") or {}, enforce=True)
 
     async def _controller(self, attributes: AdmissionAttributes, path: tuple[str, ...]) -> None:
+        if self._exempt(attributes, None):
+            return
         found = await self._policy(attributes)
         if found is None:
             return
@@ -98,7 +122,7 @@ class PodSecurity:
         template: Any = attributes.object
         for key in path:
             template = template.get(key) if isinstance(template, dict) else None
-        if not isinstance(template, dict):
+        if not isinstance(template, dict) or self._exempt(attributes, template.get("spec") or {}):
             return
         _evaluate(attributes, policy, errors, template.get("metadata") or {}, template.get("spec") or {},
                   enforce=False)
@@ -108,12 +132,12 @@ class PodSecurity:
             return
         namespace = attributes.object
         assert namespace is not None
-        new_policy, new_errors = policy_of(_labels(namespace))
+        new_policy, new_errors = policy_of(_labels(namespace), self._options.defaults)
         if attributes.operation is Operation.CREATE:
             if new_errors:
                 raise _invalid(attributes, new_errors)
             return
-        old_policy, old_errors = policy_of(_labels(attributes.old_object or {}))
+        old_policy, old_errors = policy_of(_labels(attributes.old_object or {}), self._options.defaults)
         if new_errors and (not old_errors or [str(e) for e in new_errors] != [str(e) for e in old_errors]):
             raise _invalid(attributes, new_errors)
         new, old = new_policy.enforce, old_policy.enforce

@@ -51,7 +51,7 @@ def compare_levels(left: str, right: str) -> int:
     return LEVELS.index(left) - LEVELS.index(right)
 
 
-def _version(value: str) -> int | str | None:
+def parse_version(value: str) -> int | str | None:
     """The minor of a version label (None for latest), or the problem text."""
     if value == "latest":
         return None
@@ -59,20 +59,25 @@ def _version(value: str) -> int | str | None:
     return int(match.group(1)) if match else VERSION_PROBLEM
 
 
-def policy_of(labels: Mapping[str, str] | None) -> tuple[Policy, list[FieldError]]:
-    """PolicyToEvaluate: the namespace's policy and the errors of its labels (bad values keep the defaults)."""
+def policy_of(labels: Mapping[str, str] | None,
+              defaults: Policy | None = None) -> tuple[Policy, list[FieldError]]:
+    """PolicyToEvaluate: the namespace's policy and the errors of its labels (bad values keep the defaults).
+
+    `defaults` are the configured ones (PodSecurityConfiguration), privileged:latest for every mode otherwise.
+    """
     labels = labels or {}
+    defaults = defaults or Policy()
     errors: list[FieldError] = []
     modes: dict[str, LevelVersion] = {}
     for mode in ("enforce", "audit", "warn"):
-        current = LevelVersion()
+        current: LevelVersion = getattr(defaults, mode)
         if (level := labels.get(LABEL_PREFIX + mode)) is not None:
             if level in LEVELS:
                 current = replace(current, level=level)
             else:
                 errors.append(_invalid(LABEL_PREFIX + mode, level, LEVEL_PROBLEM))
         if (text := labels.get(f"{LABEL_PREFIX}{mode}-version")) is not None:
-            minor = _version(text)
+            minor = parse_version(text)
             if isinstance(minor, str):
                 errors.append(_invalid(f"{LABEL_PREFIX}{mode}-version", text, minor))
             else:

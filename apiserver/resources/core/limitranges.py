@@ -2,8 +2,8 @@
 
 The strategy follows upstream v1.32: a Container item gets its default limits from `max` and its default
 requests from `default` then `min` (SetDefaults_LimitRangeItem); validation checks the limit types, resource
-names and min <= defaultRequest <= default <= max with upstream's messages. Quantities are printed as their
-canonical strings.
+names and min <= defaultRequest <= default <= max with upstream's messages. Bad quantities are printed as Go's
+`%#v` of a resource.Quantity, as upstream's field errors print them (goquantity.py).
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from apiserver.registry.columns import mapping, sequence, text
 from apiserver.registry.context import RequestContext
 from apiserver.registry.spec import ResourceSpec
 from apiserver.registry.strategy import DefaultStrategy, MutableObject
+from apiserver.resources.apps.workload_validation import go_invalid
+from apiserver.resources.core.goquantity import go_quantity
 from apiserver.resources.core.podspec_resources import (
     is_overcommit_allowed,
     quantity_of,
@@ -72,34 +74,39 @@ def _bounds(item: Mapping[str, Any], path: FieldPath) -> tuple[dict[str, dict[st
     return bounds, errors
 
 
-def _compare(name: str, bounds: dict[str, dict[str, Quantity]], path: FieldPath) -> FieldErrors:
+def _compare(name: str, bounds: dict[str, dict[str, Quantity]], item: Mapping[str, Any],
+             path: FieldPath) -> FieldErrors:
     low, high = bounds["min"].get(name), bounds["max"].get(name)
     default, request = bounds["default"].get(name), bounds["defaultRequest"].get(name)
     ratio = bounds["maxLimitRequestRatio"].get(name)
+    raw = {bound: mapping(item.get(bound)).get(name) for bound in BOUNDS}
     checks = (
-        (low, high, "min", low, f"min value {low} is greater than max value {high}"),
-        (low, request, "defaultRequest", request, f"min value {low} is greater than default request value {request}"),
-        (request, high, "defaultRequest", request, f"default request value {request} is greater than max value {high}"),
-        (request, default, "defaultRequest", request,
+        (low, high, "min", "min", f"min value {low} is greater than max value {high}"),
+        (low, request, "defaultRequest", "defaultRequest",
+         f"min value {low} is greater than default request value {request}"),
+        (request, high, "defaultRequest", "defaultRequest",
+         f"default request value {request} is greater than max value {high}"),
+        (request, default, "defaultRequest", "defaultRequest",
          f"default request value {request} is greater than default limit value {default}"),
-        (low, default, "default", low, f"min value {low} is greater than default value {default}"),
-        (default, high, "default", high, f"default value {default} is greater than max value {high}"),
+        (low, default, "default", "min", f"min value {low} is greater than default value {default}"),
+        (default, high, "default", "max", f"default value {default} is greater than max value {high}"),
     )
-    errors = [FieldError.invalid(path.child(bound).key(name), str(bad), detail)
+    errors = [go_invalid(path.child(bound).key(name), go_quantity(raw[bad]), detail)
               for smaller, larger, bound, bad, detail in checks
               if smaller is not None and larger is not None and smaller.value > larger.value]
     if ratio is not None and ratio.value < 1:
-        errors.append(FieldError.invalid(path.child("maxLimitRequestRatio").key(name), str(ratio),
-                                         f"ratio {ratio} is less than 1"))
+        errors.append(go_invalid(path.child("maxLimitRequestRatio").key(name),
+                                 go_quantity(raw["maxLimitRequestRatio"]), f"ratio {ratio} is less than 1"))
     if ratio is not None and low is not None and high is not None and low.value > 0:
         limit = high.value / low.value
         if ratio.value > limit:
-            errors.append(FieldError.invalid(path.child("maxLimitRequestRatio").key(name), str(ratio),
-                                             f"ratio {ratio} is greater than max/min = {float(limit):f}"))
-    if not is_overcommit_allowed(name) and default is not None and request is not None and default != request:
-        errors.append(FieldError.invalid(path.child("defaultRequest").key(name), str(request),
-                                         f"default value {default} must equal to defaultRequest value {request} "
-                                         f"in {name}"))
+            errors.append(go_invalid(path.child("maxLimitRequestRatio").key(name),
+                                     go_quantity(raw["maxLimitRequestRatio"]),
+                                     f"ratio {ratio} is greater than max/min = {float(limit):f}"))
+    mismatched = default is not None and request is not None and default.value != request.value
+    if not is_overcommit_allowed(name) and mismatched:
+        errors.append(go_invalid(path.child("defaultRequest").key(name), go_quantity(raw["defaultRequest"]),
+                                 f"default value {default} must equal to defaultRequest value {request} in {name}"))
     return errors
 
 
@@ -118,7 +125,7 @@ def validate_limit_range(obj: Mapping[str, Any]) -> FieldErrors:
             errors.append(FieldError.required(path.child("limits"), "either minimum or maximum storage value is "
                                                                     "required, but neither was provided"))
         for name in sorted(set().union(*bounds.values())):
-            errors.extend(_compare(name, bounds, path))
+            errors.extend(_compare(name, bounds, item, path))
     return errors
 
 

@@ -21,6 +21,13 @@ from apiserver.resources.core.podspec import default_pod_spec, validate_pod_spec
 from apiserver.resources.core.podspec_containers import validate_container_common
 from apiserver.resources.core.podspec_defaults import default_container, default_pod_only
 from apiserver.resources.core.podspec_fields import items, mapping, number, text
+from apiserver.resources.core.podspec_misc import (
+    drop_disabled_fields,
+    is_valid_deletion_cost,
+    validate_annotations_match_fields,
+    validate_pod_annotation_updates,
+    validate_pod_annotations,
+)
 from apiserver.resources.core.podspec_resources import compute_qos_class
 from apiserver.resources.core.podspec_scheduling import mutate_pod_affinity
 
@@ -28,6 +35,7 @@ PENDING: Final = "Pending"
 TERMINAL_PHASES: Final = frozenset({"Succeeded", "Failed"})
 SPEC_PATH: Final = FieldPath("spec")
 EPHEMERAL: Final = SPEC_PATH.child("ephemeralContainers")
+ANNOTATIONS_PATH: Final = FieldPath("metadata", "annotations")
 GATED_MESSAGE: Final = "Scheduling is blocked due to non-empty scheduling gates"
 
 
@@ -36,6 +44,10 @@ def _spec(obj: MutableObject) -> dict[str, Any]:
     if not isinstance(spec, dict):
         spec = obj["spec"] = {}
     return spec
+
+
+def _annotations(obj: MutableObject) -> dict[str, Any]:
+    return dict(mapping(mapping(obj.get("metadata")).get("annotations")))
 
 
 def default_pod(obj: MutableObject) -> None:
@@ -64,11 +76,13 @@ class PodStrategy(DefaultStrategy):
 
     def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
         default_pod(obj)
+        drop_disabled_fields(_spec(obj), None)
         obj["status"] = initial_status(_spec(obj))
         mutate_pod_affinity(obj)
 
     def prepare_for_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> None:
         default_pod(obj)
+        drop_disabled_fields(_spec(obj), mapping(old.get("spec")))
 
     def prepare_for_subresource_update(
         self, subresource: str, obj: MutableObject, old: MutableObject, ctx: RequestContext
@@ -89,13 +103,15 @@ class PodStrategy(DefaultStrategy):
                 default_container(container)  # type: ignore[arg-type]
 
     def validate(self, obj: MutableObject, ctx: RequestContext) -> FieldErrors:
-        spec = _spec(obj)
-        errors = validate_pod_spec(spec, SPEC_PATH)
+        spec, annotations = _spec(obj), _annotations(obj)
+        errors = validate_pod_annotations(annotations, spec, ANNOTATIONS_PATH)
+        errors.extend(validate_pod_spec(spec, SPEC_PATH))
         if items(spec.get("ephemeralContainers")):
             errors.append(FieldError.forbidden(EPHEMERAL, "cannot be set on create"))
         if text(spec.get("nodeName")) and items(spec.get("schedulingGates")):
             errors.append(FieldError.forbidden(SPEC_PATH.child("nodeName"),
                                                "cannot be set until all schedulingGates have been cleared"))
+        errors.extend(validate_annotations_match_fields(annotations, spec, SPEC_PATH))
         return errors
 
     def validate_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> FieldErrors:
@@ -103,7 +119,13 @@ class PodStrategy(DefaultStrategy):
             backfill_qos_class(obj, old)  # the status strategy's PrepareForUpdate (the store has no hook for it)
             return validate_pod_status_update(obj, old)
         new_spec, old_spec = _spec(obj), mapping(old.get("spec"))
-        errors = validate_pod_spec(new_spec, SPEC_PATH)
+        annotations, old_annotations = _annotations(obj), _annotations(old)
+        lenient = not is_valid_deletion_cost(old_annotations)
+        errors = validate_pod_annotations(annotations, new_spec, ANNOTATIONS_PATH, lenient)
+        errors.extend(validate_pod_spec(new_spec, SPEC_PATH))
+        # ValidatePodSpecificAnnotationUpdates repeats the annotation rules, as upstream.
+        errors.extend(validate_pod_annotation_updates(annotations, old_annotations, ANNOTATIONS_PATH))
+        errors.extend(validate_pod_annotations(annotations, new_spec, ANNOTATIONS_PATH, lenient))
         errors.extend(_validate_ephemeral_update(new_spec, old_spec))
         # Ephemeral containers are checked above; the rest of the spec follows ValidatePodUpdate.
         comparable = {**new_spec}

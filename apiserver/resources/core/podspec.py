@@ -41,6 +41,7 @@ from apiserver.resources.core.podspec_fields import (
     number,
     text,
 )
+from apiserver.resources.core.podspec_misc import validate_overhead, validate_pod_annotations
 from apiserver.resources.core.podspec_scheduling import (
     validate_affinity,
     validate_readiness_gates,
@@ -181,6 +182,7 @@ def validate_pod_spec(spec: MutableObject, path: FieldPath) -> FieldErrors:
     errors.extend(validate_windows_host_process(spec, path))
     errors.extend(validate_host_users(spec, path))
     errors.extend(_validate_scalars(spec, path))
+    errors.extend(validate_overhead(spec, path))
     return errors
 
 
@@ -190,6 +192,8 @@ def validate_pod_template(template: MutableObject, path: FieldPath) -> FieldErro
     errors = validate_labels(mapping(metadata.get("labels")), path.child("labels"))
     errors.extend(validate_annotations(mapping(metadata.get("annotations")), path.child("annotations")))
     spec = template.get("spec")
+    errors.extend(validate_pod_annotations(mapping(metadata.get("annotations")), mapping(spec),
+                                           path.child("annotations")))
     errors.extend(validate_pod_spec(spec if isinstance(spec, dict) else {}, path.child("spec")))
     if items(mapping(spec).get("ephemeralContainers")):
         errors.append(FieldError.forbidden(path.child("spec", "ephemeralContainers"),

@@ -1,16 +1,18 @@
 """ResourceQuotas (core/v1): aggregate limits per namespace; the printer shows used/hard per resource.
 
 Validation as upstream v1.32's ValidateResourceQuota for what users write: each `spec.hard` name is a quota
-resource, each quantity non-negative (whole for countable resources), scopes are known ones.
+resource, each quantity non-negative (whole for countable resources); scopes and scopeSelector expressions
+are known scopes that fit the quota's resources (quota_scopes.py); scopes are immutable. Status is cleared on
+create and kept from the stored quota on spec writes, as upstream's strategy does.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath
-from apiserver.registry.columns import dig, mapping, sequence, text
+from apiserver.registry.columns import dig, mapping, text
 from apiserver.registry.context import RequestContext
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec, Subresource
 from apiserver.registry.strategy import DefaultStrategy, MutableObject
@@ -20,9 +22,7 @@ from apiserver.resources.core.podspec_resources import (
     validate_resource_name,
     validate_resource_quantity,
 )
-
-SCOPES: Final = ("BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTerminating", "PriorityClass",
-                 "Terminating", "VolumeAttributesClass")
+from apiserver.resources.core.quota_scopes import validate_scope_selector, validate_scopes, validate_scopes_update
 
 
 def quota_usage(obj: JSONObject, limits: bool) -> str:
@@ -71,9 +71,8 @@ def validate_quota_resources(values: Mapping[str, Any], path: FieldPath) -> Fiel
 def validate_resource_quota(obj: Mapping[str, Any]) -> FieldErrors:
     spec = mapping(obj.get("spec"))
     errors = validate_quota_resources(mapping(spec.get("hard")), FieldPath("spec", "hard"))
-    scopes = [scope for scope in sequence(spec.get("scopes")) if isinstance(scope, str)]
-    errors.extend(FieldError.invalid(FieldPath("spec", "scopes"), scopes, "unsupported scope")
-                  for scope in scopes if scope not in SCOPES)
+    errors.extend(validate_scopes(spec, FieldPath("spec")))
+    errors.extend(validate_scope_selector(spec, FieldPath("spec")))
     status = mapping(obj.get("status"))
     errors.extend(validate_quota_resources(mapping(status.get("hard")), FieldPath("status", "hard")))
     errors.extend(validate_quota_resources(mapping(status.get("used")), FieldPath("status", "used")))
@@ -81,13 +80,18 @@ def validate_resource_quota(obj: Mapping[str, Any]) -> FieldErrors:
 
 
 class ResourceQuotaStrategy(DefaultStrategy):
-    """Resource names and quantities of quotas."""
+    """Resource names, quantities and scopes of quotas; status starts empty."""
+
+    def prepare_for_create(self, obj: MutableObject, ctx: RequestContext) -> None:
+        obj.pop("status", None)
 
     def validate(self, obj: MutableObject, ctx: RequestContext) -> FieldErrors:
         return validate_resource_quota(obj)
 
     def validate_update(self, obj: MutableObject, old: MutableObject, ctx: RequestContext) -> FieldErrors:
-        return validate_resource_quota(obj)
+        errors = validate_resource_quota(obj)
+        errors.extend(validate_scopes_update(mapping(obj.get("spec")), mapping(old.get("spec"))))
+        return errors
 
 
 SPEC = ResourceSpec(
