@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Sequence
+from urllib.parse import unquote
 
 import orjson
 from cryptography import x509
@@ -62,7 +63,7 @@ class _CredentialTransport(InProcessTransport):
         all_headers = [*headers, *self._credential_headers]
         return {
             "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-            "method": method, "scheme": "https", "path": path, "raw_path": path.encode(),
+            "method": method, "scheme": "https", "path": unquote(path), "raw_path": path.encode(),
             "query_string": query.encode(), "root_path": "",
             "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in all_headers],
             "client": (self._client_address, 0), "server": ("127.0.0.1", 0),
@@ -107,13 +108,13 @@ class ClientCertificateTransport(_CredentialTransport):
         return await super().request(method, path, query=query, body=body, headers=headers)
 
     @contextlib.asynccontextmanager
-    async def stream(self, method: str, path: str, *, query: str = "") -> AsyncIterator[
-            tuple[int, AsyncIterator[bytes]]]:
+    async def stream(self, method: str, path: str, *, query: str = "", headers: Sequence[tuple[str, str]] = ()
+                     ) -> AsyncIterator[tuple[int, AsyncIterator[bytes]]]:
         if self.verification_error() is not None:
             answer = _unauthorized()
             yield answer.status, _once(answer.body)
             return
-        async with super().stream(method, path, query=query) as result:
+        async with super().stream(method, path, query=query, headers=headers) as result:
             yield result
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import unquote
 
 from apiserver.auth.authn.interface import AuthRequest
 from apiserver.auth.user import UserInfo, add_authenticated_group
@@ -41,6 +42,12 @@ class TransportResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    header_list: tuple[tuple[str, str], ...] = ()
+    """Every header in order, repeats included (several `Warning` headers); names lower-case."""
+
+    def header_values(self, name: str) -> list[str]:
+        """All values of a header, in order (`headers` keeps only the last of a repeated one)."""
+        return [value for key, value in self.header_list if key == name.lower()]
 
 
 class Transport(Protocol):
@@ -54,8 +61,8 @@ class Transport(Protocol):
     async def request(self, method: str, path: str, *, query: str = "", body: bytes = b"",
                       headers: Sequence[tuple[str, str]] = ()) -> TransportResponse: ...
 
-    def stream(self, method: str, path: str, *, query: str = "") -> contextlib.AbstractAsyncContextManager[
-            tuple[int, AsyncIterator[bytes]]]: ...
+    def stream(self, method: str, path: str, *, query: str = "", headers: Sequence[tuple[str, str]] = ()
+               ) -> contextlib.AbstractAsyncContextManager[tuple[int, AsyncIterator[bytes]]]: ...
 
 
 class InProcessAuthenticator:
@@ -82,7 +89,7 @@ class InProcessTransport:
     def _scope(self, method: str, path: str, query: str, headers: Sequence[tuple[str, str]]) -> dict[str, object]:
         return {
             "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-            "method": method, "scheme": "https", "path": path, "raw_path": path.encode(),
+            "method": method, "scheme": "https", "path": unquote(path), "raw_path": path.encode(),
             "query_string": query.encode(), "root_path": "",
             "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
             "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
@@ -93,12 +100,12 @@ class InProcessTransport:
                       headers: Sequence[tuple[str, str]] = ()) -> TransportResponse:
         async with self._call(method, path, query, body, headers) as (status, response_headers, chunks):
             parts = [chunk async for chunk in chunks]
-        return TransportResponse(status, response_headers, b"".join(parts))
+        return TransportResponse(status, dict(response_headers), b"".join(parts), response_headers.pairs)
 
     @contextlib.asynccontextmanager
-    async def stream(self, method: str, path: str, *, query: str = "") -> AsyncIterator[
-            tuple[int, AsyncIterator[bytes]]]:
-        async with self._call(method, path, query, b"", ()) as (status, _, chunks):
+    async def stream(self, method: str, path: str, *, query: str = "", headers: Sequence[tuple[str, str]] = ()
+                     ) -> AsyncIterator[tuple[int, AsyncIterator[bytes]]]:
+        async with self._call(method, path, query, b"", headers) as (status, _, chunks):
             yield status, chunks
 
     @contextlib.asynccontextmanager
@@ -136,11 +143,19 @@ class InProcessTransport:
                 task.result()
                 raise RuntimeError(f"{method} {path}: the app sent no response")
             assert isinstance(start, dict)
-            response_headers = {name.decode("latin-1").lower(): value.decode("latin-1")
-                                for name, value in start.get("headers", ())}
+            response_headers = _Headers((name.decode("latin-1").lower(), value.decode("latin-1"))
+                                        for name, value in start.get("headers", ()))
             yield int(start["status"]), response_headers, _body_chunks(outbox)
         finally:
             await _finish(task, disconnected)
+
+
+class _Headers(dict[str, str]):
+    """Response headers by name (the last of a repeated one wins), with every (name, value) pair in `pairs`."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self.pairs = tuple(pairs)
+        super().__init__(self.pairs)
 
 
 async def _finish(task: asyncio.Task[None], disconnected: asyncio.Event) -> None:

@@ -73,3 +73,20 @@ async def test_watch_streams_events(tmp_path: Path) -> None:
         await client.delete(CONFIGMAPS, "one", namespace="default")
         await asyncio.wait_for(task, 10)
         assert seen == [("ADDED", "one"), ("DELETED", "one")]
+
+
+async def test_names_with_colons_and_repeated_warning_headers(tmp_path: Path) -> None:
+    """The transport gives the app a decoded path (ASGI) and keeps every Warning header of an answer."""
+    async with in_memory_server(tmp_path) as served:
+        transport = InProcessTransport(served.server.app, ADMIN)
+        client = ApiClient(transport)
+        role = await client.get(Resource("rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False),
+                                "system:aggregate-to-view")
+        assert role["metadata"]["name"] == "system:aggregate-to-view"
+        body = (b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w"},'
+                b'"data":{"a":"1"},"unknownOne":1,"unknownTwo":2}')
+        answer = await transport.request("POST", "/api/v1/namespaces/default/configmaps",
+                                         query="fieldValidation=Warn", body=body)
+        assert answer.status == 201, answer.body
+        warnings = answer.header_values("warning")
+        assert len(warnings) == 2 and all("unknown field" in warning for warning in warnings)

@@ -13,6 +13,7 @@ from apiserver.auth.user import UserInfo
 from apiserver.client.client import ApiClient, Resource
 from apiserver.client.transports import InProcessTransport
 from apiserver.meta.errors import NotFound
+from tests.server.security_harness import eventually as security_eventually
 from tests.server.security_harness import in_memory_server
 
 ADMIN = UserInfo("admin", groups=("system:masters",))
@@ -61,9 +62,9 @@ async def test_token_secrets_are_filled_and_authenticate(tmp_path: Path) -> None
         assert base64.b64decode(secret["data"]["ca.crt"]) == (served.pki.directory / "ca.crt").read_bytes()
         assert secret["metadata"]["annotations"]["kubernetes.io/service-account.uid"] == account["metadata"]["uid"]
         token = base64.b64decode(secret["data"]["token"]).decode()
-        answer = await served.request("GET", "/apis/authentication.k8s.io/v1", user=None,
-                                      headers=[("Authorization", f"Bearer {token}")])
-        assert answer.status == 200, answer.body
+        # The token authenticator reads Secrets from the cache, a moment behind the GET above (as upstream's).
+        await security_eventually(lambda: served.request("GET", "/apis/authentication.k8s.io/v1", user=None,
+                                                         headers=[("Authorization", f"Bearer {token}")]), 200)
         review = await served.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", user=None,
                                       headers=[("Authorization", f"Bearer {token}")],
                                       body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
