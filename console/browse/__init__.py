@@ -1,0 +1,1 @@
+"""Browse any resource the server serves: navigation from discovery, Table-backed lists, detail pages, palette."""
