@@ -6,7 +6,8 @@
   asking `/` for HTML (Accept names text/html, no Authorization header) is redirected to /console/, while API
   clients still get the root paths JSON;
 - WebSockets under /api and /apis → the API app (watch over a WebSocket upgrade, as browsers use it);
-  any other WebSocket → refused (the console's live views arrive later, under /console/ws/).
+  under /console/ws → the console's live views (console.live.routing: Origin check, session from the cookie);
+  any other WebSocket → refused.
 Prefixes match whole path segments: /apis is not under /api. Django is never on the API's path.
 
 `manage.py serve` builds the API app from its flags and calls `build_application`, which also installs the API
@@ -120,14 +121,16 @@ def build_application(api_app: ASGIApp, *, lifecycle: Any = None, client_ca_file
     from apiserver.client import loopback
 
     django_app = ASGIStaticFilesHandler(get_asgi_application())  # sets Django up before anything else loads
-    from console.security import SecurityHeaders  # after Django is set up
+    from console.live.routing import console_websockets  # after Django is set up
+    from console.security import SecurityHeaders
 
     console_app = SecurityHeaders(django_app)  # static files bypass Django's middleware; the headers must not
     loopback.install(api_app, client_ca_file=client_ca_file)
     routes: dict[str, Any] = {
         "http": PrefixDispatch([(API_PREFIXES, api_app), (CONSOLE_PREFIXES, console_app)],
                                default=BrowserRootRedirect(api_app)),
-        "websocket": PrefixDispatch([(("/api", "/apis"), api_app)], default=refuse_websocket),
+        "websocket": PrefixDispatch([(("/api", "/apis"), api_app), (("/console/ws",), console_websockets())],
+                                    default=refuse_websocket),
     }
     if lifecycle is not None:
         routes["lifespan"] = Lifespan(lifecycle)
