@@ -168,7 +168,7 @@ async def test_names_with_markup_are_escaped_in_the_results(console: ConsoleHarn
         page = await post(browser, csrf, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: '<img src=x>'\n")
     assert "<img src=x>" not in page
     assert "ConfigMap/&lt;img src=x&gt;" in page
-    assert "the name of the object (&lt;img src=x&gt;)" in page
+    assert "metadata.name: Invalid value: &quot;&lt;img src=x&gt;&quot;: a lowercase RFC 1123 subdomain" in page
 
 
 async def test_anonymous_visitors_are_sent_to_the_login_page(console: ConsoleHarness) -> None:
