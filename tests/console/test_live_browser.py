@@ -1,5 +1,5 @@
 """Live tail in a real browser (Debian's chromium) against a live `serve`: rows appear and disappear as the admin
-creates and deletes objects, and the Events stream follows new events.
+(or kubectl) creates and deletes objects, and the Events stream follows new events.
 
 The list table is templates/console/live_test.html, served to the browser through Playwright's routing at a console
 URL (so the page has the server's origin, its static files and its WebSocket), with the console's own CSP.
@@ -124,3 +124,22 @@ def test_the_events_stream_follows_new_warnings(server: ServerProcess, page: Pag
     expect(row).to_contain_text("<b>restarting</b> failed container")  # text, never markup
     expect(page.locator("#resource-rows tr", has_text="Pulled")).to_have_count(0)
     shot(page, "events-stream")
+
+
+def test_the_resources_page_follows_kubectl(server: ServerProcess, page: Page,
+                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The real list page (console/browse) goes live: a ConfigMap kubectl creates appears, and goes when deleted."""
+    from tests.support.kubectl import Kubectl
+
+    kubectl = Kubectl(server.kubeconfig, tmp_path_factory.mktemp("kubectl-home"))
+    page.goto(server.url + f"/console/resources/core/v1/configmaps/?namespace={NAMESPACE}")
+    expect(page.locator(".live-state")).to_have_text("Live", timeout=10_000)
+    created = kubectl.run("-n", NAMESPACE, "create", "configmap", "from-kubectl", "--from-literal=k=v")
+    assert created.returncode == 0, created.stderr
+    row = page.locator("#resource-rows tr", has_text="from-kubectl")
+    expect(row).to_have_count(1, timeout=10_000)
+    expect(row.get_by_role("link", name="from-kubectl")).to_have_attribute(
+        "href", f"/console/resources/core/v1/configmaps/from-kubectl/?namespace={NAMESPACE}")
+    deleted = kubectl.run("-n", NAMESPACE, "delete", "configmap", "from-kubectl")
+    assert deleted.returncode == 0, deleted.stderr
+    expect(row).to_have_count(0, timeout=10_000)
