@@ -46,6 +46,8 @@ from bench.watchlatency import (
 )
 from bench.workload import pod_value
 
+NODE_BODY = orjson.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}})
+
 GET_CONNECTIONS = 50
 CREATE_IN_FLIGHT = 64
 WATCH_RATE = 200.0
@@ -137,7 +139,8 @@ CALIBRATION_NAMESPACE = "calibration"
 
 
 async def prepare(stack: Stack, profile: ApiProfile) -> PodShape:
-    """Create every namespace a workload writes into (pods need one), and size the pods against the server.
+    """Create every namespace a workload writes into (pods need one) and the pods' Node, and size the pods against
+    the server.
 
     One unpadded pod is created, read back and deleted: the padding then makes every benchmark pod, as the server
     stores and serves it (managedFields included), POD_SIZE bytes in a three-letter namespace like the dataset's.
@@ -150,6 +153,9 @@ async def prepare(stack: Stack, profile: ApiProfile) -> PodShape:
     try:
         for name in names:
             await connection.request("POST", "/api/v1/namespaces", namespace_body(name), 201)
+        # The pods are bound to node-1: without that Node, the pod garbage collector deletes them all once its
+        # quarantine ends, as upstream's would.
+        await connection.request("POST", "/api/v1/nodes", NODE_BODY, 201)
         path = pods_path(CALIBRATION_NAMESPACE)
         await connection.request("POST", path, PodShape(0).body(pod_name(0), CALIBRATION_NAMESPACE), 201)
         stored = len(await connection.request("GET", f"{path}/{pod_name(0)}"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ PODS = Resource("", "v1", "pods")
 NODES = Resource("", "v1", "nodes", namespaced=False)
 GC_KEY = "gc"
 # kube-controller-manager's defaults: gcCheckPeriod, quarantineTime, --terminated-pod-gc-threshold.
+MIN_PASS_INTERVAL = 1.0
 GC_CHECK_PERIOD = 20.0
 QUARANTINE_TIME = 40.0
 TERMINATED_POD_GC_THRESHOLD = 12500
@@ -108,7 +110,9 @@ class PodGCController:
 
     def __init__(self, *, terminated_pod_gc_threshold: int = TERMINATED_POD_GC_THRESHOLD,
                  quarantine_time: float = QUARANTINE_TIME, gc_check_period: float = GC_CHECK_PERIOD,
-                 clock: Clock = utc_now) -> None:
+                 min_pass_interval: float = MIN_PASS_INTERVAL, clock: Clock = utc_now) -> None:
+        self._min_pass_interval = min_pass_interval
+        self._last_pass = float("-inf")
         self._threshold = terminated_pod_gc_threshold
         self._quarantine_time = timedelta(seconds=quarantine_time)
         self._period = gc_check_period
@@ -135,6 +139,12 @@ class PodGCController:
     async def reconcile(self, key: str) -> None:
         """One pass of upstream's gc over the cached pods and nodes; always requeues for the next one."""
         assert self._pods is not None and self._nodes is not None
+        # A pass reads every cached pod: under a stream of pod events, at most one pass per interval (upstream
+        # runs one every 20 s whatever happens).
+        wait = self._last_pass + self._min_pass_interval - time.monotonic()
+        if wait > 0:
+            raise RequeueAfter(wait)
+        self._last_pass = time.monotonic()
         pods = self._pods.items()
         nodes = {str(_metadata(node).get("name") or ""): node for node in self._nodes.items()}
         if self._threshold > 0:

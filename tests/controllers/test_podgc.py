@@ -13,6 +13,7 @@ from apiserver.client.client import STRATEGIC_MERGE_PATCH, ApiClient, Resource
 from apiserver.client.transports import InProcessTransport
 from apiserver.controllers.base import ControllerManager, RequeueAfter
 from apiserver.controllers.podgc import (
+    GC_CHECK_PERIOD,
     NODES,
     ORPHANED_CONDITION,
     PODS,
@@ -104,7 +105,7 @@ async def gc_pass(controller: PodGCController) -> float:
 
 async def started(pods: list[JSONDict], nodes: list[JSONDict], client: FakeClient,
                   **options: Any) -> PodGCController:
-    controller = PodGCController(**options)
+    controller = PodGCController(**{"min_pass_interval": 0.0, **options})
     await controller.start(client, {PODS: Cache(*pods), NODES: Cache(*nodes)})  # type: ignore[arg-type, dict-item]
     return controller
 
@@ -204,7 +205,8 @@ NAMESPACES = Resource("", "v1", "namespaces", namespaced=False)
 
 async def test_deleted_pod_bound_to_a_missing_node_goes_away(tmp_path: Path) -> None:
     async with in_memory_server(tmp_path) as served:
-        manager = ControllerManager([lambda: PodGCController(quarantine_time=0.2, gc_check_period=0.1)])
+        manager = ControllerManager([lambda: PodGCController(quarantine_time=0.2, gc_check_period=0.1,
+                                                                    min_pass_interval=0.05)])
         manager.serve_through(served.server.app)
         client = ApiClient(InProcessTransport(served.server.app, ADMIN))
         await client.create(PODS, POD, namespace="default")
@@ -230,3 +232,11 @@ async def test_failed_status_patch_is_accepted_by_pods_status(tmp_path: Path) ->
             "type": "DisruptionTarget", "status": "True", "lastTransitionTime": "2026-03-01T10:00:40Z",
             "reason": "DeletionByPodGC",
             "message": "PodGC: node no longer exists"}
+
+
+async def test_a_stream_of_pod_events_runs_at_most_one_pass_per_interval() -> None:
+    """Every pass reads all cached pods: passes asked for in a burst are spaced by the minimum interval."""
+    controller = await started([], [], FakeClient(), min_pass_interval=30.0)
+    assert await gc_pass(controller) == GC_CHECK_PERIOD  # the first pass runs, then waits for the next period
+    delay = await gc_pass(controller)  # asked again at once (a pod event): refused until the interval has passed
+    assert 29.0 < delay <= 30.0
