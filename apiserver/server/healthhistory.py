@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from apiserver.endpoints.health import ENDPOINTS, LIVEZ, HealthCheck, HealthRegistry
 from apiserver.meta.objects import JSONDict
+from apiserver.meta.tasks import cancel_and_wait
 
 DEFAULT_INTERVAL = 5.0
 DEFAULT_CAPACITY = 2000  # transitions kept, over every check: days of history for a healthy server
@@ -83,14 +84,7 @@ class HealthHistory:
     async def stop(self) -> None:
         """Cancel the sampling task and wait for it. Idempotent; the history stays readable."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not task.cancelled():
-                raise
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

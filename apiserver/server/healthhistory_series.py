@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from prometheus_client import Counter, Gauge, Histogram
 
 from apiserver.meta.objects import JSONDict
+from apiserver.meta.tasks import cancel_and_wait
 from apiserver.observability.metrics import MUTATING, READ_ONLY, ApiServerMetrics
 
 DEFAULT_INTERVAL = 10.0
@@ -169,14 +170,7 @@ class MetricsSeries:
     async def stop(self) -> None:
         """Cancel the sampling task and wait for it. Idempotent; the readings stay readable."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not task.cancelled():
-                raise
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from apiserver.meta.tasks import cancel_and_wait
 from apiserver.storage.errors import StorageError
 from apiserver.storage.interface import Storage
 
@@ -87,11 +88,4 @@ class Compactor:
     async def stop(self) -> None:
         """Cancel the loop and wait for it to end. Idempotent."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not task.cancelled():
-                raise
+        await cancel_and_wait(task)

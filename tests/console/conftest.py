@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +32,16 @@ def console_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
 async def console(tmp_path: Path) -> AsyncIterator[ConsoleHarness]:
     async with console_harness(tmp_path) as harness:
         yield harness
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium under Playwright, one per module (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()

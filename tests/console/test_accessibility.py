@@ -14,7 +14,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.console.test_browser import api, browser, shot  # noqa: F401  (browser is a fixture used here)
+from tests.console.test_browser import api, shot
 from tests.support.server import ServerProcess
 
 NAMESPACE = "shop"
@@ -92,7 +92,7 @@ def log_in(page: Page, server: ServerProcess, token: str) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_main_pages_have_no_serious_violations(server: ServerProcess, token: str, browser: Browser,  # noqa: F811
+def test_main_pages_have_no_serious_violations(server: ServerProcess, token: str, browser: Browser,
                                                scheme: str) -> None:
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900},
                                   color_scheme=scheme)  # type: ignore[arg-type]
@@ -161,7 +161,7 @@ def test_main_pages_have_no_serious_violations(server: ServerProcess, token: str
     assert {name: found for name, found in problems.items() if found} == {}
 
 
-def test_keyboard_skip_link_and_palette_focus(server: ServerProcess, token: str, browser: Browser) -> None:  # noqa: F811
+def test_keyboard_skip_link_and_palette_focus(server: ServerProcess, token: str, browser: Browser) -> None:
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     log_in(page, server, token)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.console.test_browser import api, browser, shot  # noqa: F401  (browser is a fixture used here)
+from tests.console.test_browser import api, shot
 from tests.support.server import ServerProcess
 
 NAMESPACE = "shop"
@@ -46,7 +46,7 @@ def log_in(page: Page, server: ServerProcess, token: str) -> None:
     page.wait_for_url(server.url + "/console/")
 
 
-def test_palette_list_detail_and_yaml(server: ServerProcess, token: str, browser: Browser) -> None:  # noqa: F811
+def test_palette_list_detail_and_yaml(server: ServerProcess, token: str, browser: Browser) -> None:
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page = context.new_page()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.support.server import ServerProcess
@@ -31,6 +31,23 @@ def api(server: ServerProcess, method: str, path: str, body: dict[str, object]) 
     return answer
 
 
+def bound_token(server: ServerProcess, namespace: str, name: str, cluster_role: str, *,
+                cluster_wide: bool = False) -> str:
+    """A token of a new ServiceAccount `namespace/name` bound to `cluster_role` (in its namespace, or cluster-wide)."""
+    api(server, "POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    path = f"{rbac}/clusterrolebindings" if cluster_wide else f"{rbac}/namespaces/{namespace}/rolebindings"
+    api(server, "POST", path, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding" if cluster_wide else "RoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]})
+    answer = api(server, "POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+                 {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
+    return str(answer["status"]["token"])  # type: ignore[index]
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with ServerProcess(tmp_path_factory.mktemp("console-live")) as process:
@@ -39,26 +56,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def token(server: ServerProcess) -> str:
-    api(server, "POST", "/api/v1/namespaces/default/serviceaccounts",
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "console-e2e"}})
-    api(server, "POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "console-e2e"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [{"kind": "ServiceAccount", "name": "console-e2e", "namespace": "default"}]})
     api(server, "POST", "/api/v1/namespaces/default/events", {
         "apiVersion": "v1", "kind": "Event", "metadata": {"name": "xss"}, "type": "Warning", "reason": "Probe",
         "message": "<script>window.pwned=1</script><img src=x>", "involvedObject": {"kind": "Pod", "name": "web"}})
-    answer = api(server, "POST", "/api/v1/namespaces/default/serviceaccounts/console-e2e/token",
-                 {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
-    return str(answer["status"]["token"])  # type: ignore[index]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+    return bound_token(server, "default", "console-e2e", "view")
 
 
 def shot(page: Page, name: str) -> None:

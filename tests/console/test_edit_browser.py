@@ -9,9 +9,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.console.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, api
+from tests.console.test_browser import ARTIFACTS, bound_token
 from tests.support.server import ServerProcess
 
 YAML = """apiVersion: v1
@@ -33,23 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def token(server: ServerProcess) -> str:
-    api(server, "POST", "/api/v1/namespaces/default/serviceaccounts",
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "editor"}})
-    api(server, "POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "editor"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-        "subjects": [{"kind": "ServiceAccount", "name": "editor", "namespace": "default"}]})
-    answer = api(server, "POST", "/api/v1/namespaces/default/serviceaccounts/editor/token",
-                 {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
-    return str(answer["status"]["token"])  # type: ignore[index]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+    return bound_token(server, "default", "editor", "edit")
 
 
 def test_create_a_config_map_from_pasted_yaml_then_edit_it(server: ServerProcess, token: str,

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.console.test_accessibility import RBAC, log_in
-from tests.console.test_browser import api, browser, shot  # noqa: F401  (browser is a fixture used here)
+from tests.console.test_browser import api, shot
 from tests.support.server import ServerProcess
 
 NAMESPACE = "hostile"
@@ -74,7 +74,7 @@ def token(server: ServerProcess) -> str:
 
 
 @pytest.fixture
-def page(server: ServerProcess, token: str, browser: Browser) -> Iterator[Page]:  # noqa: F811
+def page(server: ServerProcess, token: str, browser: Browser) -> Iterator[Page]:
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     dialogs: list[str] = []

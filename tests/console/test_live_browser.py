@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from console.security import CONTENT_SECURITY_POLICY
-from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, api, shot
+from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, api, bound_token, shot
 from tests.support.server import ServerProcess
 
 NAMESPACE = "default"
@@ -30,15 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def token(server: ServerProcess) -> str:
-    api(server, "POST", "/api/v1/namespaces/default/serviceaccounts",
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "live-tail"}})
-    api(server, "POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "live-tail"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [{"kind": "ServiceAccount", "name": "live-tail", "namespace": "default"}]})
-    answer = api(server, "POST", "/api/v1/namespaces/default/serviceaccounts/live-tail/token",
-                 {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
-    return str(answer["status"]["token"])  # type: ignore[index]
+    return bound_token(server, "default", "live-tail", "view")
 
 
 @pytest.fixture(scope="module")

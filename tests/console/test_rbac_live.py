@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, api, shot
+from tests.console.test_browser import api, bound_token, shot
 from tests.support.kubectl import Kubectl
 from tests.support.server import ServerProcess
 
@@ -24,24 +24,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def admin_token(server: ServerProcess) -> str:
-    api(server, "POST", "/api/v1/namespaces/kube-system/serviceaccounts",
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "console-admin"}})
-    api(server, "POST", f"{RBAC}/clusterrolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": "console-admin"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "ServiceAccount", "name": "console-admin", "namespace": "kube-system"}]})
-    answer = api(server, "POST", "/api/v1/namespaces/kube-system/serviceaccounts/console-admin/token",
-                 {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
-    return str(answer["status"]["token"])  # type: ignore[index]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+    return bound_token(server, "kube-system", "console-admin", "cluster-admin", cluster_wide=True)
 
 
 def logged_in(browser: Browser, server: ServerProcess, token: str) -> tuple[BrowserContext, Page, list[str]]:
