@@ -1,0 +1,1 @@
+"""Common Expression Language for the API server: Kubernetes environments, libraries and cost limits."""

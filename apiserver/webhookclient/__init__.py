@@ -1,0 +1,1 @@
+"""Outbound webhook calls (admission, conversion): service references, CA bundles, no redirects, timeouts."""
