@@ -125,6 +125,8 @@ class _Decoder:
         if value is None:
             return  # null decodes into any Go type (a nil pointer, map or slice, or no change)
         shape = schema.shape
+        if getattr(schema, "unstructured", False) and not _is_container_for(shape, value):
+            return  # custom resources decode into unstructured JSON: wrong types are their schema validation's
         if shape is Shape.STRUCT:
             self._struct(value, schema)
         elif shape is Shape.MAP:
@@ -290,3 +292,10 @@ def _number_text(value: float) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return f"{value:.1f}"
     return repr(value)
+
+
+def _is_container_for(shape: Shape, value: Any) -> bool:
+    """A value an unstructured node walks into: an object for a struct or map, an array for a list."""
+    if shape in (Shape.STRUCT, Shape.MAP):
+        return isinstance(value, dict | Pairs)
+    return shape is Shape.LIST and isinstance(value, list) and not isinstance(value, Pairs)
