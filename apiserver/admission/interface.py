@@ -52,6 +52,9 @@ class AdmissionAttributes:
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
     annotate: Callable[[str, str], None] = lambda key, value: None
+    # The request's CreateOptions/UpdateOptions/DeleteOptions as JSON (what admission webhooks are sent); None
+    # when the caller did not say.
+    options: JSONDict | None = None
 
     def add_warning(self, text: str) -> None:
         """Queue a `Warning` header (once per text)."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from apiserver.registry.columns import sequence
 from apiserver.registry.spec import AGE, NAME, Column, ResourceSpec
+from apiserver.resources.admissionregistration.webhook_validation import MUTATING_STRATEGY
 
 WEBHOOK_COLUMNS = (
     NAME,
@@ -15,5 +16,5 @@ WEBHOOK_COLUMNS = (
 SPEC = ResourceSpec(
     group="admissionregistration.k8s.io", version="v1", kind="MutatingWebhookConfiguration",
     plural="mutatingwebhookconfigurations", namespaced=False, categories=("api-extensions",),
-    columns=WEBHOOK_COLUMNS,
+    columns=WEBHOOK_COLUMNS, strategy=MUTATING_STRATEGY,
 )
