@@ -22,7 +22,8 @@ from tests.admission.fakes import FakeContext
 V132_DEFAULTS_HERE = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "PodSecurity", "Priority",
                       "DefaultTolerationSeconds", "DefaultStorageClass", "PersistentVolumeClaimResize",
                       "RuntimeClass", "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction",
-                      "DefaultIngressClass", "ResourceQuota")
+                      "DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy",
+                      "ValidatingAdmissionWebhook", "ResourceQuota")
 
 
 def test_default_chain_is_upstreams_default_on_set_in_upstreams_order() -> None:
@@ -34,7 +35,8 @@ def test_enable_and_disable_keep_upstreams_order_whatever_the_flag_order() -> No
     assert names == ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "Priority",
                      "DefaultTolerationSeconds", "DefaultStorageClass", "PersistentVolumeClaimResize",
                      "RuntimeClass", "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction",
-                     "DefaultIngressClass", "ResourceQuota")
+                     "DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy",
+                     "ValidatingAdmissionWebhook", "ResourceQuota")
 
 
 def test_build_orders_plugins_as_upstream() -> None:

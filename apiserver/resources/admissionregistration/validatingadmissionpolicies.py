@@ -5,6 +5,7 @@ from datetime import datetime
 
 from apiserver.registry.columns import UNSET, dig, sequence, text
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec, Subresource
+from apiserver.resources.admissionregistration.policy_validation import POLICY_STRATEGY
 
 
 def _param_kind(obj: JSONObject, now: datetime) -> str:
@@ -28,5 +29,5 @@ COLUMNS = (
 SPEC = ResourceSpec(
     group="admissionregistration.k8s.io", version="v1", kind="ValidatingAdmissionPolicy",
     plural="validatingadmissionpolicies", namespaced=False, categories=("api-extensions",),
-    subresources=(Subresource("status", "ValidatingAdmissionPolicy"),), columns=COLUMNS,
+    subresources=(Subresource("status", "ValidatingAdmissionPolicy"),), columns=COLUMNS, strategy=POLICY_STRATEGY,
 )

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from apiserver.registry.columns import UNSET, dig, label_selector_string, text
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec
+from apiserver.resources.admissionregistration.policy_validation import BINDING_STRATEGY
 
 
 def param_ref(obj: JSONObject, now: datetime | None = None) -> str:
@@ -34,5 +35,5 @@ COLUMNS = (
 SPEC = ResourceSpec(
     group="admissionregistration.k8s.io", version="v1", kind="ValidatingAdmissionPolicyBinding",
     plural="validatingadmissionpolicybindings", namespaced=False, categories=("api-extensions",),
-    columns=COLUMNS,
+    columns=COLUMNS, strategy=BINDING_STRATEGY,
 )
