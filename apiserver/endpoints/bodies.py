@@ -26,6 +26,7 @@ from apiserver.registry.schema import TypeSchemas
 from apiserver.registry.schema_normalize import apply_schema_defaults, canonicalize_quantities
 from apiserver.registry.schema_validation import check_field_validation
 from apiserver.registry.spec import ResourceSpec
+from apiserver.resources.apiextensions.custom_resources_fields import check_body, is_custom_resource
 
 if TYPE_CHECKING:
     from apiserver.endpoints.resources import ResourceRequest
@@ -92,6 +93,10 @@ def apply_type_schema(
     defaults are normalised.
     """
     spec = resource.spec
+    if is_custom_resource(spec):
+        # Custom resources decode untyped: strict errors are only repeated and pruned fields (defaults follow in
+        # the strategy's `default`).
+        return check_body(spec, body, resource.request.header("content-type") or "", obj, field_validation)
     schema = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
     if schema is None:
         return []

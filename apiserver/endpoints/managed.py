@@ -36,7 +36,7 @@ class FieldManager:
         self._resource = resource
         self.enabled = not spec.virtual
         self.manager = field_manager or manager_from_user_agent(resource.request.header("user-agent") or "")
-        self._schema: Any = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
+        self._schema: Any = spec.schema or TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
         self._ignored = reset_fields(spec.subresource("status") is not None, resource.subresource)
 
     def track(self, live: JSONDict | None, new: JSONDict) -> JSONDict:

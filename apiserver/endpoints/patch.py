@@ -57,6 +57,7 @@ from apiserver.registry.context import RequestContext
 from apiserver.registry.schema import Schema, TypeSchemas
 from apiserver.registry.schema_normalize import apply_schema_defaults, canonicalize_quantities, prune_unknown_fields
 from apiserver.registry.schema_validation import STRICT, check_object, strict_decoding_error
+from apiserver.resources.apiextensions.custom_resources_fields import check_patched, is_custom_resource, unknown_fields
 
 if TYPE_CHECKING:
     from apiserver.endpoints.resources import ResourceRequest
@@ -113,8 +114,9 @@ class _Patcher:
         self._warnings = warnings
         self._duplicates: list[str] | None = None
         spec = resource.spec
-        self._schema = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
-        if patch_type == STRATEGIC_MERGE_PATCH and self._schema is None:
+        self._custom = is_custom_resource(spec)
+        self._schema = spec.schema or TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
+        if patch_type == STRATEGIC_MERGE_PATCH and (self._schema is None or self._custom):
             # Upstream serves strategic merge patch only for types it knows the Go structs of.
             raise UnsupportedMediaType([JSON_PATCH, MERGE_PATCH, APPLY_PATCH])
 
@@ -126,7 +128,10 @@ class _Patcher:
         else:
             patched = apply_merge_patch(current, self._patch)
         obj = self._as_object(patched)
-        if self._schema is not None:
+        if self._custom:
+            strict = check_patched(self._resource.spec, obj, self._duplicate_fields(), self._field_validation)
+            self._warnings.extend(warning for warning in strict if warning not in self._warnings)
+        elif self._schema is not None:
             self._apply_schema(obj, self._schema)
         self._resource.spec.strategy.default(obj)
         obj = self._manager.track(current, obj)
@@ -208,7 +213,8 @@ class _Applier:
         self._resource, self._applied, self._manager = resource, applied, manager
         self._force, self._dry_run = force, dry_run
         spec = resource.spec
-        self._schema = TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
+        self._custom = is_custom_resource(spec)
+        self._schema = spec.schema or TypeSchemas.builtin().for_kind(spec.group, spec.version, spec.kind)
 
     async def update(self, current: JSONDict) -> JSONDict:
         result = self._manager.apply(current, self._applied, force=self._force)
@@ -231,7 +237,9 @@ class _Applier:
 
     def _finish(self, obj: JSONDict) -> JSONDict:
         obj = with_type_meta(obj, self._resource.spec)
-        if self._schema is not None:
+        if self._custom:
+            unknown_fields(self._resource.spec, obj)
+        elif self._schema is not None:
             prune_unknown_fields(obj, self._schema)
             canonicalize_quantities(obj, self._schema)
             apply_schema_defaults(obj, self._schema)

@@ -226,6 +226,11 @@ class ResourceCatalog:
                 if not (spec.group == group and (version is None or spec.version == version))]
         return ResourceCatalog(kept, self._priorities)
 
+    def without_resources(self, *keys: tuple[str, str, str]) -> ResourceCatalog:
+        """A new catalog without the specs of the given (group, version, plural) keys (a CRD's versions)."""
+        removed = set(keys)
+        return ResourceCatalog([spec for spec in self._specs if spec.resource_key not in removed], self._priorities)
+
     def with_priority(self, group: str, version: str, priority: Priority) -> ResourceCatalog:
         """A new catalog ordering one group-version by `priority` (an APIService's groupPriorityMinimum)."""
         return ResourceCatalog(self._specs, {**self._priorities, (group, version): priority})

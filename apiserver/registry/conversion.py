@@ -8,8 +8,8 @@ unchanged parts may be shared with it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Protocol
 
 from apiserver.meta.objects import JSONDict
 from apiserver.registry import hpa_conversion
@@ -17,6 +17,14 @@ from apiserver.registry.codec import order_object
 from apiserver.registry.context import StoredObject
 
 Converter = Callable[[JSONDict], JSONDict]
+
+
+class ObjectConverter(Protocol):
+    """A kind's own conversion that needs I/O (a CRD's conversion webhook): many objects per call."""
+
+    async def convert(self, objects: Sequence[JSONDict], api_version: str) -> list[JSONDict]:
+        """`objects` in `api_version`, in order; raises an ApiError when the conversion fails."""
+        ...
 
 # events.k8s.io/v1 name ← core/v1 name, in events.k8s.io/v1's field order.
 _EVENT_FIELDS: Final = (
@@ -97,3 +105,42 @@ def served(stored: StoredObject, api_version: str) -> StoredObject:
     if view is None:
         view = stored.views[api_version] = StoredObject.of(convert(stored.obj, api_version))
     return view
+
+
+def object_converter(spec: Any) -> ObjectConverter | None:
+    """The I/O conversion of a spec's kind (`strategy.converter`), or None when converting needs no I/O."""
+    converter: ObjectConverter | None = getattr(spec.strategy, "converter", None)
+    return converter
+
+
+def pending(stored: StoredObject, api_version: str) -> bool:
+    """Whether serving `stored` as `api_version` needs a conversion that has not been made yet."""
+    return stored.obj.get("apiVersion") != api_version and api_version not in stored.views
+
+
+async def prepare_views(items: Sequence[StoredObject], api_version: str, converter: ObjectConverter | None) -> None:
+    """Convert, in one call to `converter`, every item not yet converted to `api_version`, keeping each result
+    beside its object; `served` then finds them. Nothing to do without a converter."""
+    if converter is None:
+        return
+    missing = [stored for stored in items if pending(stored, api_version)]
+    if not missing:
+        return
+    converted = await converter.convert([stored.obj for stored in missing], api_version)
+    for stored, obj in zip(missing, converted, strict=True):
+        stored.views[api_version] = StoredObject.of(obj)
+
+
+async def served_all(
+    items: Sequence[StoredObject], api_version: str, converter: ObjectConverter | None
+) -> list[StoredObject]:
+    """Every item as `api_version` serves it, converting through `converter` in one call when one is needed."""
+    await prepare_views(items, api_version, converter)
+    return [served(stored, api_version) for stored in items]
+
+
+async def convert_with(obj: JSONDict, api_version: str, converter: ObjectConverter | None) -> JSONDict:
+    """`obj` in `api_version`, through `converter` when there is one and the version differs."""
+    if converter is None or obj.get("apiVersion") == api_version:
+        return convert(obj, api_version)
+    return (await converter.convert([obj], api_version))[0]

@@ -72,7 +72,7 @@ class Deleter:
     async def _attempt(self, key: str, kv: KeyValue, options: DeleteOptions, ctx: RequestContext,
                        validate: AdmissionHook | None, dry_run: bool) -> Outcome | None:
         """One optimistic attempt at the delete; None when the object changed meanwhile."""
-        existing = self._io.decode(kv)
+        existing = await self._io.decode(kv)
         name = name_of(existing.obj)
         obj = existing.copy()
         decision = self._spec.strategy.prepare_for_delete(obj, options, ctx)

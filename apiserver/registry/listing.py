@@ -11,6 +11,7 @@ selector filtered the page (upstream only counts unfiltered lists).
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from apiserver.meta.resourceversion import (
 )
 from apiserver.registry.codec import decode
 from apiserver.registry.context import ListOptions, StoredObject
-from apiserver.registry.conversion import served
+from apiserver.registry.conversion import object_converter, served_all
 from apiserver.registry.selection import ObjectPredicate, entry_predicate, prefix_end
 from apiserver.registry.spec import ResourceSpec
 from apiserver.registry.translation import translate
@@ -66,6 +67,7 @@ class Lister:
         self._catch_up = catch_up
         self._consistent_timeout = consistent_timeout
         self._fresh_timeout = fresh_timeout
+        self._converter = object_converter(spec)
         # The last revision the cache failed to reach in time: reads at it go to storage without waiting again
         # (it was written outside the registry's prefix, or the cache is stuck; the next write moves on).
         self._unreachable = -1
@@ -75,9 +77,12 @@ class Lister:
         plan = plan_list_read(options.resource_version, options.resource_version_match, options.continue_token,
                               limit=options.limit, key_prefix=query.key_prefix)
         try:
-            return await self._read(plan, query)
+            result = await self._read(plan, query)
         except StorageError as error:
             raise translate(error, self._spec) from None
+        # Pages hold stored objects; they are served (converted) once the page is known, in one conversion call.
+        items = await served_all(result.items, self._spec.group_version, self._converter)
+        return dataclasses.replace(result, items=items)
 
     async def _read(self, plan: ListRead, query: ListQuery) -> ListResult:
         limit = query.options.limit
@@ -130,8 +135,7 @@ class Lister:
         page = self._cache.list(predicate=entry_predicate(query.key_prefix, query.selects),
                                 start=max(start, query.key_prefix), end=prefix_end(query.key_prefix),
                                 limit=limit, revision=revision)
-        version = self._spec.group_version
-        items = [served(entry.decoded, version) for entry in page.items if entry.decoded is not None]
+        items = [entry.decoded for entry in page.items if entry.decoded is not None]
         token, remaining = "", None
         if page.more and page.items:
             token = continue_after(page.items[-1].key, query.key_prefix, page.revision)
@@ -150,7 +154,7 @@ class Lister:
                 stored = decode(kv)
                 if stored is None or (query.selects is not None and not query.selects(stored.obj)):
                     continue
-                items.append(served(stored, self._spec.group_version))
+                items.append(stored)
                 if limit and len(items) == limit:
                     last_key = kv.key
                     remaining = len(page.items) - index - 1 + page.remaining

@@ -11,7 +11,7 @@ from apiserver.meta.errors import ApiError
 from apiserver.meta.objects import JSONDict
 from apiserver.registry import codec
 from apiserver.registry.context import StoredObject
-from apiserver.registry.conversion import convert, served
+from apiserver.registry.conversion import convert_with, object_converter, prepare_views, served
 from apiserver.registry.spec import ResourceSpec
 from apiserver.registry.translation import translate
 from apiserver.storage.errors import KeyNotFound, RevisionConflict, StorageError
@@ -26,6 +26,7 @@ class ObjectIO:
         self.spec = spec
         self.storage = storage
         self._prefix = prefix
+        self._converter = object_converter(spec)
 
     def key(self, namespace: str, name: str) -> str:
         """The storage key of one object (the namespace is ignored for cluster-scoped resources)."""
@@ -35,23 +36,26 @@ class ObjectIO:
         """The key prefix of one namespace's objects, or of every object of the resource."""
         return resource_prefix(self._prefix, self.spec.storage_path, namespace if self.spec.namespaced else "")
 
-    def served(self, stored: StoredObject) -> StoredObject:
+    async def served(self, stored: StoredObject) -> StoredObject:
+        """`stored` in the served version (through the kind's conversion webhook when it has one)."""
+        if self._converter is not None:
+            await prepare_views((stored,), self.spec.group_version, self._converter)
         return served(stored, self.spec.group_version)
 
-    def prepare(self, obj: JSONDict) -> JSONDict:
+    async def prepare(self, obj: JSONDict) -> JSONDict:
         """A served-version object in its stored form (storage version, stored key order, no resourceVersion)."""
-        return codec.prepare(convert(obj, self.spec.storage_version))
+        return codec.prepare(await convert_with(obj, self.spec.storage_version, self._converter))
 
-    def answer(self, prepared: JSONDict, revision: int) -> StoredObject:
+    async def answer(self, prepared: JSONDict, revision: int) -> StoredObject:
         """What a write answers with: the prepared object at `revision`, in the served version."""
-        return self.served(codec.stamp(prepared, revision))
+        return await self.served(codec.stamp(prepared, revision))
 
-    def decode(self, kv: KeyValue) -> StoredObject:
+    async def decode(self, kv: KeyValue) -> StoredObject:
         """The served object at `kv`; a value that does not decode is a 500 (it was logged)."""
         stored = codec.decode(kv)
         if stored is None:
             raise ApiError(f"unable to decode the stored object {kv.key}")
-        return self.served(stored)
+        return await self.served(stored)
 
     async def read(self, key: str, name: str) -> KeyValue | None:
         """The stored value of `key`, or None."""
@@ -68,19 +72,19 @@ class ObjectIO:
 
     async def write(self, key: str, kv: KeyValue, obj: JSONDict, name: str, *, dry_run: bool) -> StoredObject | None:
         """Replace the value at `kv` with `obj`; the stored object when nothing changes; None on a conflict."""
-        prepared = self.prepare(obj)
+        prepared = await self.prepare(obj)
         payload = codec.dumps(prepared)
         if payload == kv.value:
-            return self.decode(kv)
+            return await self.decode(kv)
         if dry_run:
-            return self.answer(prepared, kv.mod_revision)
+            return await self.answer(prepared, kv.mod_revision)
         try:
             revision = await self.storage.update(key, payload, expected=kv.mod_revision)
         except (RevisionConflict, KeyNotFound):
             return None
         except StorageError as error:
             raise translate(error, self.spec, name) from None
-        return self.answer(prepared, revision)
+        return await self.answer(prepared, revision)
 
     async def remove(self, key: str, expected: int, name: str, *, dry_run: bool) -> StoredObject | None:
         """Delete the object (at `expected`, 0: any revision); the deleted object at the revision of the delete.
@@ -89,11 +93,11 @@ class ObjectIO:
         """
         if dry_run:
             current = await self.read(key, name)
-            return None if current is None else self.decode(current)
+            return None if current is None else await self.decode(current)
         try:
             deleted = await self.storage.delete(key, expected=expected)
         except (RevisionConflict, KeyNotFound):
             return None
         except StorageError as error:
             raise translate(error, self.spec, name) from None
-        return self.decode(deleted)
+        return await self.decode(deleted)

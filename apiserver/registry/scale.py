@@ -51,17 +51,59 @@ def scale_selector(parent: Mapping[str, Any]) -> str:
         return ""
 
 
-def scale_of(parent: Mapping[str, Any]) -> JSONDict:
+ScalePaths = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+"""A custom resource's (spec replicas, status replicas, label selector) paths, from its CRD's scale subresource."""
+
+
+def scale_paths(spec: ResourceSpec) -> ScalePaths | None:
+    """The replica and selector paths a parent's strategy declares (`scale_paths`: custom resources), or None
+    for the built-in layout (spec.replicas, status.replicas, spec.selector)."""
+    paths: ScalePaths | None = getattr(spec.strategy, "scale_paths", None)
+    return paths
+
+
+def _nested(obj: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    current: Any = obj
+    for step in path:
+        current = current.get(step) if isinstance(current, Mapping) else None
+    return current
+
+
+def scale_of(parent: Mapping[str, Any], paths: ScalePaths | None = None) -> JSONDict:
     """The Scale of a parent object, in autoscaling/v1's field order and omitempty rules."""
     meta = parent.get("metadata") or {}
     metadata = {key: meta[key] for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                 if meta.get(key)}
-    replicas = (parent.get("spec") or {}).get("replicas") or 0
-    status: dict[str, Any] = {"replicas": (parent.get("status") or {}).get("replicas") or 0}
-    if selector := scale_selector(parent):
+    if paths is None:
+        replicas = (parent.get("spec") or {}).get("replicas") or 0
+        status: dict[str, Any] = {"replicas": (parent.get("status") or {}).get("replicas") or 0}
+        selector = scale_selector(parent)
+    else:  # scaleFromCustomResource: integers at the CRD's paths, the selector a string already
+        replicas = _int_at(parent, paths[0])
+        status = {"replicas": _int_at(parent, paths[1])}
+        found = _nested(parent, paths[2]) if paths[2] else None
+        selector = found if isinstance(found, str) else ""
+    if selector:
         status["selector"] = selector
     return {"kind": "Scale", "apiVersion": f"{AUTOSCALING}/v1", "metadata": metadata,
             "spec": {"replicas": replicas} if replicas else {}, "status": status}
+
+
+def _int_at(obj: Mapping[str, Any], path: tuple[str, ...]) -> int:
+    value = _nested(obj, path)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _set_replicas(parent: JSONDict, replicas: Any, paths: ScalePaths | None) -> None:
+    """Write the new replicas into the parent: spec.replicas, or a custom resource's spec replicas path."""
+    steps = ("spec", "replicas") if paths is None else paths[0]
+    current: dict[str, Any] = parent
+    for step in steps[:-1]:
+        child = current.get(step)
+        if not isinstance(child, dict):
+            child = current[step] = {}
+        current = child
+    current[steps[-1]] = replicas
 
 
 def _replicas(scale: Mapping[str, Any]) -> Any:
@@ -75,6 +117,7 @@ class ScaleStore:
     def __init__(self, parent: ResourceStore) -> None:
         self.parent = parent
         self.spec = scale_spec(parent.spec)
+        self._paths = scale_paths(parent.spec)
 
     def _not_found(self, name: str) -> NotFound:
         return NotFound(f"{self.parent.spec.plural}/{SCALE}", name, group=self.parent.spec.group)
@@ -84,7 +127,7 @@ class ScaleStore:
             stored = await self.parent.get(namespace, name, resource_version=resource_version)
         except NotFound:
             raise self._not_found(name) from None
-        return StoredObject.of(scale_of(stored.obj))
+        return StoredObject.of(scale_of(stored.obj, self._paths))
 
     async def update(self, namespace: str, name: str, obj: JSONDict, ctx: RequestContext, *, subresource: str = "",
                      validate: AdmissionHook | None = None,
@@ -114,7 +157,7 @@ class ScaleStore:
         group_version = self.parent.spec.group_version
 
         async def update_parent(parent: JSONDict) -> JSONDict:
-            current = scale_of(parent)
+            current = scale_of(parent, self._paths)
             # The write's field manager sees the parent's owners of replicas as the Scale's owners of spec.replicas.
             set_managed_fields(current, to_scale(managed_fields_of(parent), group_version))
             new = await change(copy.deepcopy(current))
@@ -125,10 +168,7 @@ class ScaleStore:
             if validate is not None:
                 await validate(copy.deepcopy(new), current)
             updated = copy.deepcopy(parent)
-            spec = updated.get("spec")
-            if not isinstance(spec, dict):
-                spec = updated["spec"] = {}
-            spec["replicas"] = replicas
+            _set_replicas(updated, replicas, self._paths)
             entries = to_parent(managed_fields_of(parent), managed_fields_of(new), group_version)
             set_managed_fields(updated, entries)
             resource_version = (new.get("metadata") or {}).get("resourceVersion")
@@ -137,4 +177,4 @@ class ScaleStore:
             return updated
 
         stored = await self.parent.guaranteed_update(namespace, name, update_parent, ctx, subresource=SCALE)
-        return StoredObject.of(scale_of(stored.obj))
+        return StoredObject.of(scale_of(stored.obj, self._paths))

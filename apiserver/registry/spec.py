@@ -174,6 +174,9 @@ class ResourceSpec:
     storage_version: str = ""
     virtual: bool = False
     garbage_collected: bool = True
+    # The type schema of a custom resource (a node with registry.schema.Schema's interface); None for built-ins,
+    # whose schemas come from TypeSchemas. Not part of equality: a spec is identified by its declaration.
+    schema: Any = field(default=None, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not (self.version and self.kind and self.plural):

@@ -115,7 +115,7 @@ class ResourceStore:
             kv = await self._io.read(key, name)
             if kv is None:
                 raise not_found(self.spec, name)
-            return self._io.decode(kv)
+            return await self._io.decode(kv)
         if revision and not await self._caught_up(revision, self._fresh_timeout):
             raise too_large_resource_version(revision, self._cache.revision)
         try:
@@ -124,7 +124,7 @@ class ResourceStore:
             raise translate(error, self.spec, name) from None
         if entry is None or entry.decoded is None:
             raise not_found(self.spec, name)
-        return self._io.served(entry.decoded)
+        return await self._io.served(entry.decoded)
 
     async def list(self, namespace: str, options: ListOptions) -> ListResult:
         """A list of one namespace ("" for all, or a cluster-scoped resource) by the rules in listing.py."""
@@ -197,11 +197,11 @@ class ResourceStore:
             await validate(copy.deepcopy(obj), None)
         name = name_of(obj)
         key = self._io.key(namespace, name)
-        prepared = self._io.prepare(obj)
+        prepared = await self._io.prepare(obj)
         if ctx.dry_run:
             if await self._io.read(key, name) is not None:
                 raise await self._create_conflict(key, name, generated)
-            return self._io.served(StoredObject.of(codec.order_object(obj)))
+            return await self._io.served(StoredObject.of(codec.order_object(obj)))
         if resource_version_of(obj):
             raise ApiError(RESOURCE_VERSION_ON_CREATE)
         try:
@@ -210,7 +210,7 @@ class ResourceStore:
             raise await self._create_conflict(key, name, generated) from None
         except StorageError as error:
             raise translate(error, self.spec, name) from None
-        return self._io.answer(prepared, revision)
+        return await self._io.answer(prepared, revision)
 
     async def _create_conflict(self, key: str, name: str, generated: bool) -> ApiError:
         if generated:
@@ -253,7 +253,7 @@ class ResourceStore:
                 continue
             new = copy.deepcopy(body)
             if mutate is not None:
-                await mutate(new, self._io.decode(kv).copy())
+                await mutate(new, (await self._io.decode(kv)).copy())
             self._check_update_version(new, kv, name)
             result = await self._try_update(key, kv, new, ctx, subresource, validate)
             if result is not None:
@@ -290,7 +290,7 @@ class ResourceStore:
                           validate: AdmissionHook | None) -> StoredObject | None:
         """One optimistic attempt at writing `new` over `kv`; None when the stored object changed meanwhile."""
         name = name_of(new)
-        old = self._io.decode(kv).copy()
+        old = (await self._io.decode(kv)).copy()
         metadata.before_update(self.spec, self.traits, new, old, ctx, subresource)
         if validate is not None:
             await validate(copy.deepcopy(new), copy.deepcopy(old))
@@ -302,7 +302,7 @@ class ResourceStore:
                                     dry_run: bool) -> StoredObject | None:
         """The last finalizer of a deleted object went: remove it, answer with the update's object (upstream's
         deleteWithoutFinalizers: PUT clients expect an object, not a Status). None on a conflict."""
-        answer = self._io.served(StoredObject.of(codec.order_object(new)))
+        answer = await self._io.served(StoredObject.of(codec.order_object(new)))
         if dry_run:
             return answer
         try:
@@ -328,7 +328,7 @@ class ResourceStore:
             kv = await self._io.read(key, name)
             if kv is None:
                 raise not_found(self.spec, name)
-            outcome = transform(self._io.decode(kv).copy())
+            outcome = transform((await self._io.decode(kv)).copy())
             new = await outcome if inspect.isawaitable(outcome) else outcome
             new = metadata.stamp_kind(new, self.spec)
             metadata.match_request_namespace(new, namespace, self.spec.namespaced)
@@ -349,7 +349,7 @@ class ResourceStore:
             kv = await self._io.read(key, name)
             if kv is None:
                 raise not_found(self.spec, name)
-            obj = self._io.decode(kv).copy()
+            obj = (await self._io.decode(kv)).copy()
             change(obj, kv.mod_revision)
             stored = await self._io.write(key, kv, obj, name, dry_run=dry_run)
             if stored is not None:

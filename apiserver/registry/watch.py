@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Self
 
+from apiserver.meta.errors import ApiError
 from apiserver.meta.objects import JSONDict
 from apiserver.registry.context import StoredObject
-from apiserver.registry.conversion import served
+from apiserver.registry.conversion import object_converter, pending, prepare_views, served
 from apiserver.registry.spec import ResourceSpec
 from apiserver.storage.interface import EventType
 from apiserver.storage.watchcache import Bookmark, CacheEvent, CacheWatch
@@ -55,6 +56,9 @@ class WatchStream:
         self._watch = watch
         self._error = error
         self._initial_events_end = initial_events_end
+        self._converter = object_converter(spec)
+        # An event `poll` took that needs a conversion webhook call first: `__anext__` serves it next.
+        self._held: CacheEvent[StoredObject | None] | Bookmark | None = None
 
     @classmethod
     def failed(cls, spec: ResourceSpec, status: dict[str, object]) -> WatchStream:
@@ -71,19 +75,37 @@ class WatchStream:
         if self._watch is None:
             raise StopAsyncIteration
         while True:
-            event = self._event(await self._watch.__anext__())
+            item, self._held = self._held, None
+            if item is None:
+                item = await self._watch.__anext__()
+            if self._needs_call(item):
+                try:
+                    await prepare_views((item.entry.decoded,), self._spec.group_version, self._converter)
+                except ApiError as error:  # upstream's watch ends with the conversion error as its ERROR event
+                    await self.aclose()
+                    self._watch = None
+                    return WatchEvent(ERROR, StoredObject.of(error.to_status()))
+            event = self._event(item)
             if event is not None:
                 return event
 
     def poll(self) -> WatchEvent | None:
         """The next event if one is already due, without waiting; None when the caller must wait (`__anext__`)."""
-        if self._error is not None or self._watch is None:
+        if self._error is not None or self._watch is None or self._held is not None:
             return None
         while (item := self._watch.poll()) is not None:
+            if self._needs_call(item):
+                self._held = item
+                return None
             event = self._event(item)
             if event is not None:
                 return event
         return None
+
+    def _needs_call(self, item: CacheEvent[StoredObject | None] | Bookmark) -> bool:
+        if self._converter is None or isinstance(item, Bookmark) or item.entry.decoded is None:
+            return False
+        return pending(item.entry.decoded, self._spec.group_version)
 
     def _event(self, item: CacheEvent[StoredObject | None] | Bookmark) -> WatchEvent | None:
         if isinstance(item, Bookmark):

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from apiserver.registry.spec import ResourceSpec, Subresource
 
+from .crd_conditions import CleanupOnDelete
+from .crd_strategy import STRATEGY
+
 SPEC = ResourceSpec(
     group="apiextensions.k8s.io", version="v1", kind="CustomResourceDefinition", plural="customresourcedefinitions",
     namespaced=False, short_names=("crd", "crds"), categories=("api-extensions",),
     subresources=(Subresource("status", "CustomResourceDefinition"),),
-    storage_path="apiextensions.k8s.io/customresourcedefinitions",
+    storage_path="apiextensions.k8s.io/customresourcedefinitions", strategy=CleanupOnDelete(STRATEGY),
 )

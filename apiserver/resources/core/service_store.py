@@ -43,7 +43,7 @@ class ServiceStore(ResourceStore):
                           validate: AdmissionHook | None) -> StoredObject | None:
         if subresource:
             return await super()._try_update(key, kv, new, ctx, subresource, validate)
-        old = self._io.decode(kv).copy()
+        old = (await self._io.decode(kv)).copy()
         default_service(new)
         patch_allocated_values(new, old)
         normalize_cluster_ips(new, old)
@@ -54,7 +54,7 @@ class ServiceStore(ResourceStore):
                                     dry_run: bool) -> StoredObject | None:
         answer = await super()._delete_during_update(key, kv, new, dry_run)
         if answer is not None and not dry_run:
-            await self.allocators.release(self._io.decode(kv).copy())
+            await self.allocators.release((await self._io.decode(kv)).copy())
         return answer
 
     async def delete(self, namespace: str, name: str, options: DeleteOptions, ctx: RequestContext, *,
