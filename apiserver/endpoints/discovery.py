@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
+from apiserver.aggregation.discovery import AggregatedDiscovery
 from apiserver.endpoints import discovery_aggregated
 from apiserver.endpoints import discovery_legacy as legacy
 from apiserver.endpoints.router import Route, route_not_found
@@ -180,8 +181,9 @@ class Target:
     aggregatable: bool
 
 
-def classify(path: str, catalog: ResourceCatalog) -> Target | None:
-    """The discovery document at `path` in `catalog`, or None when the path is not one (left to the next app)."""
+def classify(path: str, catalog: ResourceCatalog, aggregator: AggregatedDiscovery | None = None) -> Target | None:
+    """The discovery document at `path` in `catalog` (and the remote APIServices of `aggregator`), or None when the
+    path is not one (left to the next app: the aggregator proxies a remote `/apis/<group>/<version>`)."""
     parts = path.removesuffix("/").split("/")[1:] if path != "/" else []
     trailing = path.endswith("/")
     if parts == ["api"]:
@@ -190,7 +192,9 @@ def classify(path: str, catalog: ResourceCatalog) -> Target | None:
         return Target(("resources", "", "v1"), True, False) if ("", "v1") in catalog.group_versions() else None
     if parts == ["apis"]:
         return Target(("apis",), False, not trailing)
-    if len(parts) == 2 and parts[0] == "apis" and parts[1] and catalog.versions(parts[1]):
+    if len(parts) == 2 and parts[0] == "apis" and parts[1] and (
+        catalog.versions(parts[1]) or (aggregator and aggregator.serves_group(parts[1]))
+    ):
         return Target(("group", parts[1]), False, False)
     if len(parts) == 3 and parts[0] == "apis" and parts[1] and (parts[1], parts[2]) in catalog.group_versions():
         return Target(("resources", parts[1], parts[2]), True, False)
@@ -200,9 +204,13 @@ def classify(path: str, catalog: ResourceCatalog) -> Target | None:
 class DiscoveryDocuments:
     """Every discovery document of one catalog, built and encoded on first use and kept with the catalog."""
 
-    def __init__(self, catalog: ResourceCatalog, server_address: str) -> None:
+    def __init__(
+        self, catalog: ResourceCatalog, server_address: str, aggregator: AggregatedDiscovery | None = None
+    ) -> None:
         self.catalog = catalog
         self._server_address = server_address
+        self.aggregator = aggregator if aggregator else None  # only while remote APIServices exist
+        self.generation = aggregator.generation if aggregator is not None else None
         self._aggregated: dict[bool, tuple[list[JSONDict], str]] = {}
         self._bodies: dict[tuple[tuple[str, ...], MediaChoice], bytes] = {}
 
@@ -210,6 +218,8 @@ class DiscoveryDocuments:
         """The aggregated items of `/api` (core) or `/apis`, and their quoted ETag."""
         if (found := self._aggregated.get(core)) is None:
             items = discovery_aggregated.discovery_items(self.catalog, core=core)
+            if self.aggregator is not None and not core:
+                items = self.aggregator.aggregated_items(self.catalog, items)
             found = self._aggregated[core] = (items, discovery_aggregated.discovery_etag(items))
         return found
 
@@ -230,8 +240,11 @@ class DiscoveryDocuments:
             document = legacy.api_versions(self._server_address)
         elif kind == "apis":
             document = legacy.api_group_list(self.catalog)
+            if self.aggregator is not None:
+                document["groups"] = self.aggregator.group_list(self.catalog)
         elif kind == "group":
-            document = legacy.api_group(self.catalog, names[0])
+            document = (legacy.api_group(self.catalog, names[0]) if self.aggregator is None
+                        else self.aggregator.group(self.catalog, names[0]))
         else:
             document = legacy.api_resource_list(self.catalog, names[0], names[1])
         if document is None:
@@ -254,23 +267,27 @@ def encode_document(document: JSONDict, choice: MediaChoice) -> bytes:
 class DiscoveryApp:
     """Serves the discovery documents of `holder.current`; any other path goes to `next_app`."""
 
-    def __init__(self, holder: CatalogHolder, *, server_address: str, next_app: ASGIApp = route_not_found) -> None:
+    def __init__(self, holder: CatalogHolder, *, server_address: str, next_app: ASGIApp = route_not_found,
+                 aggregator: AggregatedDiscovery | None = None) -> None:
         self._holder = holder
         self._server_address = server_address
         self._next_app = next_app
         self._documents: DiscoveryDocuments | None = None
+        self._aggregator = aggregator
 
     def documents(self) -> DiscoveryDocuments:
         """The documents of the catalog in force now (rebuilt lazily after the holder swaps catalogs)."""
         catalog = self._holder.current
         documents = self._documents
-        if documents is None or documents.catalog is not catalog:
-            documents = self._documents = DiscoveryDocuments(catalog, self._server_address)
+        aggregator = self._aggregator
+        generation = aggregator.generation if aggregator is not None else None
+        if documents is None or documents.catalog is not catalog or documents.generation != generation:
+            documents = self._documents = DiscoveryDocuments(catalog, self._server_address, aggregator)
         return documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         documents = self.documents()
-        target = classify(scope["path"], documents.catalog)
+        target = classify(scope["path"], documents.catalog, documents.aggregator)
         if target is None:
             return await self._next_app(scope, receive, send)
         request = Request(scope, receive)
@@ -317,7 +334,8 @@ async def _send_aggregated(
 
 
 def build_discovery_routes(
-    catalog: CatalogHolder, *, server_address: str, resources: ASGIApp | None = None
+    catalog: CatalogHolder, *, server_address: str, resources: ASGIApp | None = None,
+    aggregator: AggregatedDiscovery | None = None,
 ) -> list[Route]:
     """Routes for `/api` and `/apis` whose app answers the discovery paths and passes the rest to `resources`.
 
@@ -325,5 +343,6 @@ def build_discovery_routes(
     and the secure port). Without `resources`, other paths get go-restful's 404 Status, as the router's default
     `/api` route gives.
     """
-    app = DiscoveryApp(catalog, server_address=server_address, next_app=resources or route_not_found)
+    app = DiscoveryApp(catalog, server_address=server_address, next_app=resources or route_not_found,
+                       aggregator=aggregator)
     return [Route("/api", app), Route("/apis", app)]

@@ -37,6 +37,8 @@ def register_health_checks(registry: HealthRegistry, lifecycle: Lifecycle) -> No
     for hook in lifecycle.hooks:
         check = FunctionCheck(f"poststarthook/{hook.name}", hook_check(lifecycle, hook.name))
         registry.register(check, post_start_hook=True)
+        for boot_check in getattr(hook, "boot_sequence_checks", ()):  # upstream's AddBootSequenceHealthChecks
+            registry.register(boot_check, livez=False)
     registry.register(FunctionCheck("shutdown", shutdown_check(lifecycle)), **readyz_only)
 
 

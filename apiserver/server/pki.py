@@ -1,7 +1,9 @@
 """The cluster PKI, laid out as kubeadm does in `<data-dir>/pki/`, generated on first start.
 
 Files: `ca.crt`/`ca.key` (CN kubernetes), `apiserver.crt`/`apiserver.key` (the serving certificate),
-`sa.key`/`sa.pub` (ServiceAccount token signing) and `front-proxy-ca.crt`/`front-proxy-ca.key`.
+`sa.key`/`sa.pub` (ServiceAccount token signing), `front-proxy-ca.crt`/`front-proxy-ca.key` and
+`front-proxy-client.crt`/`front-proxy-client.key` (CN front-proxy-client, signed by the front-proxy CA: the
+aggregator's client certificate towards extension API servers).
 
 Existing files are always reused and never overwritten: an operator may have replaced any of them, and a
 replica sharing the directory must not rotate the CA under the others. A pair where only one half exists is an
@@ -81,8 +83,11 @@ class PKI:
 
 PKI_FILES = (
     "ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "apiserver.crt", "apiserver.key",
-    "sa.key", "sa.pub",
+    "sa.key", "sa.pub", "front-proxy-client.crt", "front-proxy-client.key",
 )
+# kubeadm's front-proxy client certificate: what the aggregator presents to extension API servers (the default of
+# --proxy-client-cert-file and --proxy-client-key-file).
+FRONT_PROXY_CLIENT = "front-proxy-client"
 
 
 def ensure_pki(directory: Path, *, advertise_address: str, hostname: str | None = None) -> PKI:
@@ -91,7 +96,10 @@ def ensure_pki(directory: Path, *, advertise_address: str, hostname: str | None 
     now = _now()
     generated: list[str] = []
     ca = _ensure_ca(directory, "ca", "kubernetes", now, generated)
-    _ensure_ca(directory, "front-proxy-ca", "front-proxy-ca", now, generated)
+    front_proxy_ca = _ensure_ca(directory, "front-proxy-ca", "front-proxy-ca", now, generated)
+    if front_proxy_ca.key is not None or (directory / f"{FRONT_PROXY_CLIENT}.crt").exists():
+        _ensure_pair(directory, FRONT_PROXY_CLIENT, generated,
+                     lambda: issue_client_certificate(front_proxy_ca, FRONT_PROXY_CLIENT, now=now))
     sans = serving_sans(advertise_address, hostname if hostname is not None else socket.gethostname())
     serving = _ensure_pair(directory, "apiserver", generated, lambda: issue_serving_certificate(ca, sans, now))
     _warn_about_missing_address(serving.cert, advertise_address)

@@ -273,9 +273,11 @@ async def test_update_without_a_resource_version_is_unconditional(registry: Regi
 
 async def test_update_without_a_resource_version_is_invalid_where_upstream_requires_one(registry: Registry) -> None:
     store = resource_store(registry, "apiregistration.k8s.io", "v1", "apiservices")
-    await store.create("", {"metadata": {"name": "v1.example.com"}, "spec": {}}, ctx())
+    spec = {"group": "example.com", "version": "v1", "groupPriorityMinimum": 1, "versionPriority": 1}
+    await store.create("", {"metadata": {"name": "v1.example.com"}, "spec": spec}, ctx())
     with pytest.raises(ApiError) as raised:
-        await store.update("", "v1.example.com", {"metadata": {"name": "v1.example.com"}, "spec": {"a": 1}}, ctx())
+        await store.update("", "v1.example.com", {"metadata": {"name": "v1.example.com"},
+                                                  "spec": {**spec, "versionPriority": 2}}, ctx())
     assert raised.value.message == (
         'apiservices.apiregistration.k8s.io "v1.example.com" is invalid: metadata.resourceVersion: Invalid value: '
         "0: must be specified for an update"

@@ -20,13 +20,19 @@ from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.slow
 
+AGGREGATOR_HOOKS = (
+    "start-kube-aggregator-informers", "apiservice-status-local-available-controller",
+    "apiservice-status-remote-available-controller", "apiservice-registration-controller",
+    "apiservice-discovery-controller", "kube-apiserver-autoregistration",
+)
+AGGREGATOR_LINES = "".join(f"[+]poststarthook/{hook} ok\n" for hook in AGGREGATOR_HOOKS)
 LIVEZ_VERBOSE = (
     "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/start-storage-compactor ok\n"
     "[+]poststarthook/bootstrap-system-namespaces ok\n[+]poststarthook/rbac/bootstrap-roles ok\n"
     "[+]poststarthook/start-service-ip-repair-controllers ok\n[+]poststarthook/bootstrap-controller ok\n"
     "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
     "[+]poststarthook/start-cluster-authentication-info-controller ok\n[+]poststarthook/bootstrap-cluster-info ok\n"
-    "livez check passed\n"
+    f"{AGGREGATOR_LINES}livez check passed\n"
 )
 READYZ_VERBOSE_WITHOUT_ETCD = (
     "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n[+]etcd-readiness ok\n[+]informer-sync ok\n"
@@ -35,7 +41,7 @@ READYZ_VERBOSE_WITHOUT_ETCD = (
     "[+]poststarthook/start-service-ip-repair-controllers ok\n[+]poststarthook/bootstrap-controller ok\n"
     "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
     "[+]poststarthook/start-cluster-authentication-info-controller ok\n[+]poststarthook/bootstrap-cluster-info ok\n"
-    "[+]shutdown ok\nreadyz check passed\n"
+    f"{AGGREGATOR_LINES}[+]autoregister-completion ok\n[+]shutdown ok\nreadyz check passed\n"
 )
 
 
@@ -220,7 +226,8 @@ def test_readyz_fails_while_storage_is_unreachable_but_livez_passes_in_its_grace
                               "[+]poststarthook/bootstrap-controller ok\n"
                               "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
                               "[+]poststarthook/start-cluster-authentication-info-controller ok\n"
-                              "[+]poststarthook/bootstrap-cluster-info ok\nlivez check passed\n")
+                              "[+]poststarthook/bootstrap-cluster-info ok\n"
+                              f"{AGGREGATOR_LINES}livez check passed\n")
         status, _, body = process.request("GET", "/readyz?verbose", client_cert=True)
         assert status == 500
         assert re.findall(r"\[-\](\S+) failed", body.decode()) == [
@@ -229,6 +236,7 @@ def test_readyz_fails_while_storage_is_unreachable_but_livez_passes_in_its_grace
             "poststarthook/start-service-ip-repair-controllers", "poststarthook/bootstrap-controller",
             "poststarthook/scheduling/bootstrap-system-priority-classes",
             "poststarthook/start-cluster-authentication-info-controller", "poststarthook/bootstrap-cluster-info",
+            *(f"poststarthook/{hook}" for hook in AGGREGATOR_HOOKS), "autoregister-completion",
         ]
     finally:
         assert process.stop() == 0

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from apiserver.registry.columns import condition, dig, text
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec, Subresource
+from apiserver.resources.apiregistration.apiservice_validation import APIServiceStrategy
 
 
 def service(obj: JSONObject, now: datetime | None = None) -> str:
@@ -35,5 +36,5 @@ COLUMNS = (
 SPEC = ResourceSpec(
     group="apiregistration.k8s.io", version="v1", kind="APIService", plural="apiservices", namespaced=False,
     categories=("api-extensions",), subresources=(Subresource("status", "APIService"),), columns=COLUMNS,
-    storage_path="apiregistration.k8s.io/apiservices",
+    storage_path="apiregistration.k8s.io/apiservices", strategy=APIServiceStrategy(),
 )

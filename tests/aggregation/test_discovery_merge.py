@@ -1,0 +1,76 @@
+"""Remote group-versions merged into /apis, /apis/<group> and aggregated discovery, in upstream's order."""
+from __future__ import annotations
+
+from typing import Any
+
+from apiserver.aggregation.apiservices import APIServiceIndex
+from apiserver.aggregation.discovery import AggregatedDiscovery, RemoteDiscovery, convert_resource_list
+from apiserver.endpoints.discovery_aggregated import discovery_items
+from apiserver.registry.catalog import ResourceCatalog, builtin_specs
+
+
+def _api_service(group: str, version: str, priority: int, version_priority: int, *,
+                 available: bool = True) -> dict[str, Any]:
+    return {"metadata": {"name": f"{version}.{group}"},
+            "spec": {"group": group, "version": version, "groupPriorityMinimum": priority,
+                     "versionPriority": version_priority, "service": {"namespace": "ns", "name": "api"}},
+            "status": {"conditions": [{"type": "Available", "status": "True" if available else "False"}]}}
+
+
+def _discovery(*api_services: dict[str, Any]) -> tuple[AggregatedDiscovery, RemoteDiscovery]:
+    index = APIServiceIndex()
+    for obj in api_services:
+        index.observe("ADDED", obj)
+    remote = RemoteDiscovery(backend=None)  # type: ignore[arg-type]  # nothing is fetched here
+    return AggregatedDiscovery(index, remote), remote
+
+
+CATALOG = ResourceCatalog(builtin_specs())
+
+
+def test_remote_groups_take_their_place_by_priority() -> None:
+    aggregated, _ = _discovery(_api_service("metrics.k8s.io", "v1beta1", 100, 100),
+                               _api_service("wardle.example.com", "v1alpha1", 17900, 15),
+                               _api_service("wardle.example.com", "v1beta1", 17900, 20))
+    names = [group["name"] for group in aggregated.group_list(CATALOG)]
+    assert names[:3] == ["apiregistration.k8s.io", "wardle.example.com", "apps"]
+    assert names[-1] == "metrics.k8s.io"
+    wardle = aggregated.group(CATALOG, "wardle.example.com")
+    assert wardle == {"kind": "APIGroup", "apiVersion": "v1", "name": "wardle.example.com",
+                      "versions": [{"groupVersion": "wardle.example.com/v1beta1", "version": "v1beta1"},
+                                   {"groupVersion": "wardle.example.com/v1alpha1", "version": "v1alpha1"}],
+                      "preferredVersion": {"groupVersion": "wardle.example.com/v1beta1", "version": "v1beta1"}}
+    assert aggregated.serves_group("metrics.k8s.io") and not aggregated.serves_group("apps")
+
+
+def test_an_unfetched_or_unavailable_group_version_is_stale() -> None:
+    aggregated, _ = _discovery(_api_service("metrics.k8s.io", "v1beta1", 100, 100, available=False))
+    items = aggregated.aggregated_items(CATALOG, discovery_items(CATALOG, core=False))
+    assert items[-1] == {"metadata": {"name": "metrics.k8s.io", "creationTimestamp": None},
+                         "versions": [{"version": "v1beta1", "freshness": "Stale"}]}
+    assert [item["metadata"]["name"] for item in items[:-1]] == [
+        item["metadata"]["name"] for item in discovery_items(CATALOG, core=False)]
+
+
+def test_generation_moves_when_remote_discovery_changes() -> None:
+    aggregated, remote = _discovery(_api_service("metrics.k8s.io", "v1beta1", 100, 100))
+    before = aggregated.generation
+    remote.mark_stale("v1beta1.metrics.k8s.io")
+    assert aggregated.generation != before
+    remote.forget("v1beta1.metrics.k8s.io")
+
+
+def test_legacy_resource_lists_convert_to_aggregated_entries() -> None:
+    document = {"kind": "APIResourceList", "groupVersion": "metrics.k8s.io/v1beta1", "resources": [
+        {"name": "pods", "singularName": "", "namespaced": True, "kind": "PodMetrics", "verbs": ["get", "list"]},
+        {"name": "pods/status", "singularName": "", "namespaced": True, "kind": "PodMetrics", "verbs": ["get"]},
+        {"name": "nodes", "singularName": "", "namespaced": False, "kind": "NodeMetrics", "verbs": ["get"],
+         "shortNames": ["nm"]},
+    ]}
+    kind = {"group": "", "version": "", "kind": "PodMetrics"}
+    assert convert_resource_list(document, "v1beta1") == {"version": "v1beta1", "resources": [
+        {"resource": "pods", "responseKind": kind, "scope": "Namespaced", "singularResource": "",
+         "verbs": ["get", "list"], "subresources": [{"subresource": "status", "responseKind": kind, "verbs": ["get"]}]},
+        {"resource": "nodes", "responseKind": {"group": "", "version": "", "kind": "NodeMetrics"}, "scope": "Cluster",
+         "singularResource": "", "verbs": ["get"], "shortNames": ["nm"]},
+    ]}
