@@ -34,6 +34,9 @@ ADMISSION_PLUGINS: Mapping[str, str] = {
     "CertificateSigning": f"{_PLUGINS}.certificates.CertificateSigning",
     "CertificateSubjectRestriction": f"{_PLUGINS}.certificate_subject_restriction.CertificateSubjectRestriction",
     "DefaultIngressClass": f"{_PLUGINS}.default_ingress_class.DefaultIngressClass",
+    "MutatingAdmissionWebhook": f"{_PLUGINS}.webhooks_mutating.MutatingAdmissionWebhook",
+    "ValidatingAdmissionWebhook": f"{_PLUGINS}.webhooks_validating.ValidatingAdmissionWebhook",
+    "ValidatingAdmissionPolicy": f"{_PLUGINS}.validating_policy.ValidatingAdmissionPolicy",
     "ResourceQuota": f"{_PLUGINS}.resource_quota.ResourceQuota",
 }
 

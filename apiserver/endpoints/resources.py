@@ -9,6 +9,7 @@ with everything resolved. Errors a handler raises before it starts its response 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -70,6 +71,8 @@ class ResourceServer:
     min_request_timeout: float = DEFAULT_MIN_REQUEST_TIMEOUT
     bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL
     subresources: Mapping[tuple[str, str, str], SubresourceStores] = field(default_factory=dict)
+    # Connect subresources (pods/proxy …) by (group, plural, subresource): handlers that serve the whole request.
+    connect: Mapping[tuple[str, str, str], Callable[[ResourceRequest], Awaitable[None]]] = field(default_factory=dict)
 
     def current_catalog(self) -> ResourceCatalog:
         catalog = self.catalog
@@ -105,6 +108,7 @@ class ResourceRequest:
             object=obj, old_object=old, user=user_of(self.request.scope), dry_run=dry_run,
             warnings=admission_warnings(self.request.scope),
             annotate=lambda key, value: add_annotation(self.request.scope, key, value),
+            options=_admission_options(operation, self.request),
         )
 
     def _admitted_resource(self) -> tuple[str, str, str]:
@@ -185,6 +189,9 @@ class ResourceEndpoints:
         request = Request(scope, receive)
         try:
             resolved = self.resolve(request, _request_info(scope, request), receive, send)
+            if resolved.verb == "connect":
+                # The connect handler does its own handshake: it reads the `websocket.connect` again.
+                return await handle_connect(dataclasses.replace(resolved, receive=_replaying_connect(receive)))
             if resolved.verb != "watch":
                 raise route_error(404)
             from apiserver.endpoints import list as list_endpoint
@@ -201,8 +208,15 @@ class ResourceEndpoints:
         subresource = parts[2] if len(parts) > 2 else ""
         watch_path = _is_watch_path(info)
         namespace = _namespace(info, spec)
-        if len(parts) > 3 or (watch_path and subresource) or not _route_exists(info, spec, name):
+        connect = (spec.group, spec.plural, subresource) in self.server.connect
+        if (len(parts) > 3 and not connect) or (watch_path and subresource) or not _route_exists(info, spec, name):
             raise route_error(404)
+        if connect and name:
+            return ResourceRequest(
+                request=request, receive=receive, send=send, server=self.server, spec=spec,
+                store=cast("ResourceStore", None), verb="connect", namespace=namespace, name=name,
+                subresource=subresource,
+            )
         stores = self.server.subresources.get((spec.group, spec.plural, subresource))
         if stores is not None:
             return self._create_only_subresource(request, info, receive, send, stores(name), namespace, name,
@@ -248,6 +262,32 @@ class ResourceEndpoints:
         if (info.api_group, info.api_version) in catalog.group_versions():
             raise route_error(404)
         raise path_not_found()
+
+
+_OPTIONS_KINDS = {Operation.CREATE: "CreateOptions", Operation.UPDATE: "UpdateOptions",
+                  Operation.DELETE: "DeleteOptions"}
+
+
+def _admission_options(operation: Operation, request: Request) -> JSONDict | None:
+    """The operation's options as admission webhooks see them (from the query; a DeleteOptions body is not
+    read again)."""
+    kind = _OPTIONS_KINDS.get(operation)
+    if kind is None:
+        return None
+    options: JSONDict = {"kind": kind, "apiVersion": "meta.k8s.io/v1"}
+    keys = ("gracePeriodSeconds", "propagationPolicy", "dryRun") if operation is Operation.DELETE else (
+        "dryRun", "fieldManager", "fieldValidation")
+    for key in keys:
+        values = request.query.get(key)
+        if not values:
+            continue
+        if key == "dryRun":
+            options[key] = list(values)
+        elif key == "gracePeriodSeconds" and values[0].lstrip("-").isdigit():
+            options[key] = int(values[0])
+        else:
+            options[key] = values[0]
+    return options
 
 
 def _request_info(scope: Scope, request: Request) -> RequestInfo:
@@ -355,5 +395,24 @@ def default_handlers() -> dict[str, Handler]:
         "patch": patch.handle,
         "delete": delete.handle,
         "deletecollection": delete.handle_collection,
+        "connect": handle_connect,
     }
     return handlers
+
+
+def _replaying_connect(receive: Receive) -> Receive:
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "websocket.connect"}
+        return await receive()
+
+    return replay
+
+
+async def handle_connect(resource: ResourceRequest) -> None:
+    """A connect subresource (pods/proxy …): its handler serves the whole request."""
+    await resource.server.connect[(resource.spec.group, resource.spec.plural, resource.subresource)](resource)

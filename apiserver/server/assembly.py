@@ -8,8 +8,9 @@ so the resource endpoints and admission reach it through the lifecycle when a re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from apiserver.admission.chain import AdmissionChain, build_admission_chain, enabled_plugin_names
 from apiserver.admission.config import read_admission_configuration
@@ -22,6 +23,9 @@ from apiserver.client.transports import InProcessAuthenticator
 from apiserver.controllers.base import Controller, ControllerManager
 from apiserver.controllers.bootstrap_token_cleaner import BootstrapTokenCleaner
 from apiserver.controllers.certificates import CSRSigningController, SigningAuthority
+from apiserver.controllers.crd_cleanup import CRDCleanupController
+from apiserver.controllers.crd_establishing import CRDEstablishingController
+from apiserver.controllers.crd_naming import CRDNamingController
 from apiserver.controllers.csr_cleaner import CSRCleanerController
 from apiserver.controllers.disruption import DisruptionController
 from apiserver.controllers.garbagecollector import GarbageCollector
@@ -32,13 +36,16 @@ from apiserver.controllers.rootcacertpublisher import RootCACertPublisher
 from apiserver.controllers.serviceaccounts import ServiceAccountsController
 from apiserver.controllers.serviceaccounts_tokens import TokensController
 from apiserver.controllers.ttl_after_finished import TTLAfterFinishedController
+from apiserver.controllers.vap_status import ValidatingAdmissionPolicyStatusController
 from apiserver.endpoints.debug_health import DEBUG_HEALTH_PATH, DebugHealthEndpoint
 from apiserver.endpoints.discovery import build_discovery_routes
 from apiserver.endpoints.health import HealthRegistry
 from apiserver.endpoints.metrics import metrics_app
 from apiserver.endpoints.oidc import oidc_routes
 from apiserver.endpoints.openapi import build_openapi_routes
+from apiserver.endpoints.openapi_crds import catalog_schemas
 from apiserver.endpoints.paths import health_paths, paths_app
+from apiserver.endpoints.proxy import proxy_handlers
 from apiserver.endpoints.resources import ResourceEndpoints, ResourceServer
 from apiserver.endpoints.router import Route, build_router
 from apiserver.endpoints.version import build_version_info
@@ -57,12 +64,15 @@ from apiserver.registry.runtimeconfig import apply_runtime_config, read_runtime_
 from apiserver.registry.store import ResourceStore
 from apiserver.registry.stores import Registry
 from apiserver.registry.virtual import VirtualStore
+from apiserver.resources.apiextensions.crd_conversion import WebhookConverter
 from apiserver.resources.core.service_store import ServiceRegistry
+from apiserver.server.apiservices import AggregationLayer
 from apiserver.server.bootstrap import SystemNamespacesHook
 from apiserver.server.bootstrap_objects import bootstrap_object_hooks, service_ranges
 from apiserver.server.bootstrap_rbac import RBACBootstrapHook
 from apiserver.server.bootstrap_services import ServiceRanges
 from apiserver.server.config import ServerConfig
+from apiserver.server.crd_serving import CustomResourceServing
 from apiserver.server.healthchecks import register_health_checks
 from apiserver.server.healthhistory import HealthHistory
 from apiserver.server.healthhistory_series import MetricsSeries
@@ -80,6 +90,7 @@ from apiserver.storage.encryption import EncryptedStorage
 from apiserver.storage.errors import StorageError
 from apiserver.storage.interface import Storage
 from apiserver.storage.metered import MeteredStorage
+from apiserver.webhookclient import ServiceResolver, WebhookClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +117,19 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     registry.service_ranges = service_ranges(config)
     metrics = default_metrics()
     holder = CatalogHolder(catalog)
-    controllers = ControllerManager(controller_factories(config, holder))
+    aggregation = AggregationLayer(config, catalog, registry.get,
+                                   services=_RegistryObjects(registry.get, ("", "v1", "services"), live=False),
+                                   endpoints=_RegistryObjects(registry.get, ("", "v1", "endpoints"), live=False))
+    crd_serving = CustomResourceServing(holder, registry.get, webhook_converter=conversion_webhooks(registry.get))
+    controllers = ControllerManager([*controller_factories(config, holder, crd_serving=crd_serving.is_serving),
+                                     *aggregation.controllers])
     health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     history, series = HealthHistory(health), MetricsSeries(metrics)  # the console's Health page
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
         hooks=[*post_start_hooks(config), SystemNamespacesHook(registry.get), RBACBootstrapHook(registry.get),
-               *bootstrap_object_hooks(config, registry.get)],
+               *bootstrap_object_hooks(config, registry.get), *aggregation.hooks],
         storage_start_timeout=config.storage_start_timeout,
         progress=progress,
         registry_factory=lambda storage: registry.create(catalog, storage, config.etcd_prefix),
@@ -123,13 +139,14 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
         ),
         services=[*([AuditLogService(security.audit_backend)] if security.audit_backend is not None else []),
                   history, series],
-        runners=[controllers],
+        runners=[crd_serving, controllers],
     )
     register_health_checks(health, lifecycle)
     health.mark_started()  # --livez-grace-period counts from here
     admission = build_admission_chain(
         enabled_plugin_names(config.enable_admission_plugins, config.disable_admission_plugins),
-        AdmissionContext(registry.get, lifecycle.is_registry_ready, security.access_review),
+        AdmissionContext(registry.get, lifecycle.is_registry_ready, security.access_review,
+                         catalog=lambda: holder.current),
         read_admission_configuration(config.admission_control_config_file),
     )
     admission = AdmissionChain([*admission.plugins, RBACEscalation(security.check_rbac_write)])
@@ -137,12 +154,15 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
         catalog=holder, registry=registry.get, admission=admission, stopping=lifecycle.stopping,
         subresources={**token_request_stores(config, security, registry.get), **binding_stores(registry.get),
                       **eviction_stores(registry.get)},
+        connect=proxy_handlers(allow_loopback=config.proxy_allow_loopback_targets),
     ))
-    discovery = build_discovery_routes(holder, server_address=server_address(config), resources=resources)
+    discovery = build_discovery_routes(holder, server_address=server_address(config), resources=resources,
+                                       aggregator=aggregation.discovery)
     index = paths_app(holder, lambda: [*health_paths(health), *NON_RESOURCE_PATHS])
     router = build_router(
         health=health, version=build_version_info(), resources=resources, fallback=index,
-        routes=[*discovery, *build_openapi_routes(holder), Route("/metrics", metrics_app(metrics.registry)),
+        routes=[*discovery, *build_openapi_routes(holder, catalog_schemas(holder)),
+                Route("/metrics", metrics_app(metrics.registry)),
                 *issuer_discovery_routes(config, security),
                 Route(DEBUG_HEALTH_PATH, DebugHealthEndpoint(history=history, series=series,
                                                              storage=lifecycle.storage.get,
@@ -152,9 +172,19 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     def served_resource(info: RequestInfo) -> bool:
         return holder.current.lookup(info.api_group, info.api_version, info.resource) is not None
 
-    app = build_chain(router, metrics=metrics, served_resource=served_resource, **filter_options(config, security))
+    app = build_chain(aggregation.proxy(router), metrics=metrics, served_resource=served_resource,
+                      **filter_options(config, security))
     controllers.serve_through(app)
     return ApiServer(app=app, lifecycle=lifecycle, health=health, catalog=catalog, controllers=controllers)
+
+
+def conversion_webhooks(registry: Callable[[], Registry]) -> Callable[[Mapping[str, Any]], WebhookConverter]:
+    """CRD conversion webhook clients: Services resolved through their Endpoints (this server has no kube-proxy,
+    so conversion calls route to endpoints as admission webhook calls do)."""
+    client = WebhookClient(ServiceResolver(_RegistryObjects(registry, ("", "v1", "services"), live=False),
+                                           _RegistryObjects(registry, ("", "v1", "endpoints"), live=False),
+                                           endpoint_routing=True))
+    return lambda crd: WebhookConverter(crd, client)
 
 
 def filter_options(config: ServerConfig, security: Security) -> dict[str, object]:
@@ -202,6 +232,8 @@ def storage_metric_types(catalog: ResourceCatalog, prefix: str) -> Callable[[str
         for length in (2, 1):
             if (found := by_path.get("/".join(parts[:length]))) is not None:
                 return found
+        if len(parts) > 2 and "." in parts[0]:  # a custom resource, stored at `<group>/<plural>`
+            return group_resource(parts[0], parts[1])
         return parts[0]
 
     return type_of
@@ -245,11 +277,17 @@ class AdmissionContext:
     server's access review (the certificate plugins ask whether a user may approve or sign for a signer)."""
 
     def __init__(
-        self, registry: Callable[[], Registry], is_ready: Callable[[], bool], access_review: AccessReview
+        self, registry: Callable[[], Registry], is_ready: Callable[[], bool], access_review: AccessReview,
+        catalog: Callable[[], ResourceCatalog] | None = None,
     ) -> None:
         self._registry = registry
         self._is_ready = is_ready
         self._access_review = access_review
+        self._catalog = catalog
+
+    def current_catalog(self) -> ResourceCatalog | None:
+        """The served resources (admission webhooks' matchPolicy Equivalent); None when not given."""
+        return self._catalog() if self._catalog is not None else None
 
     @property
     def access_review(self) -> AccessReview:
@@ -374,11 +412,16 @@ def post_start_hooks(config: ServerConfig) -> list[PostStartHook]:
     return hooks
 
 
-def controller_factories(config: ServerConfig, catalog: CatalogHolder | None = None) -> list[Callable[[], Controller]]:
+def controller_factories(config: ServerConfig, catalog: CatalogHolder | None = None, *,
+                         crd_serving: Callable[[str], bool] | None = None) -> list[Callable[[], Controller]]:
     """The controllers the server runs (controllers/base.py), each made when the server starts. The garbage
-    collector follows `catalog` (the served resources, as CRDs change them); without one it runs on the built-ins."""
+    collector follows `catalog` (the served resources, as CRDs change them); without one it runs on the built-ins.
+    `crd_serving(name)` tells the establishing controller whether a CRD's resource is served yet."""
     holder = catalog if catalog is not None else CatalogHolder(ResourceCatalog(builtin_specs()))
     return [
+        CRDNamingController,
+        lambda: CRDEstablishingController(crd_serving),
+        CRDCleanupController,
         lambda: CSRSigningController(signing_authority(config)),
         NamespaceLifecycleController,
         DisruptionController,
@@ -391,6 +434,7 @@ def controller_factories(config: ServerConfig, catalog: CatalogHolder | None = N
         BootstrapTokenCleaner,
         TTLAfterFinishedController,
         PodGCController,
+        ValidatingAdmissionPolicyStatusController,
     ]
 
 

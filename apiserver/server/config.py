@@ -49,6 +49,11 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("advertise-address", IP, "",
          "The IP address at which this server is reachable by the cluster. Empty means: the bind address, or "
          "the host's default-route interface when binding to all or loopback interfaces."),
+    Flag("aggregator-availability-resync", DURATION, 30 * _NS,
+         "How often the availability of each remote APIService is checked again (Pilothouse only; upstream's fixed "
+         "30s resync)."),
+    Flag("aggregator-reject-forwarding-redirect", BOOL, True,
+         "Aggregator reject forwarding redirect response back to client."),
     Flag("anonymous-auth", BOOL, True,
          "Enables anonymous requests to the secure port. Requests that are not rejected by another authentication "
          "method are treated as anonymous requests: username system:anonymous, group system:unauthenticated."),
@@ -75,6 +80,8 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("data-dir", STRING, "var",
          "The directory for the embedded store, the generated PKI, the admin kubeconfig and the console "
          "database (Pilothouse only)."),
+    Flag("enable-aggregator-routing", BOOL, False,
+         "Turns on aggregator routing requests to endpoints IP rather than cluster IP."),
     Flag("enable-bootstrap-token-auth", BOOL, False,
          "Enable to allow secrets of type 'bootstrap.kubernetes.io/token' in the 'kube-system' namespace to be "
          "used for TLS bootstrapping authentication."),
@@ -102,6 +109,15 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("max-requests-inflight", INT, 400,
          "The maximum number of non-mutating requests in flight at a given time. When the server exceeds this, "
          "it rejects requests. Zero for no limit."),
+    Flag("proxy-client-cert-file", STRING, "",
+         "Client certificate used to prove the identity of the aggregator or kube-apiserver when it must call out "
+         "during a request (proxying to extension API servers). Empty means <data-dir>/pki/front-proxy-client.crt."),
+    Flag("proxy-client-key-file", STRING, "",
+         "Private key for the client certificate used to prove the identity of the aggregator or kube-apiserver "
+         "when it must call out during a request. Empty means <data-dir>/pki/front-proxy-client.key."),
+    Flag("proxy-allow-loopback-targets", BOOL, False,
+         "Testing only: lets pods/proxy, services/proxy and nodes/proxy reach loopback addresses, which are "
+         "otherwise refused as kube-apiserver refuses them (Pilothouse only)."),
     Flag("request-timeout", DURATION, 60 * _NS,
          "The longest a non-long-running request may take; also how long shutdown waits for in-flight requests."),
     Flag("requestheader-allowed-names", STRINGS, (),
@@ -213,6 +229,12 @@ class ServerConfig:
     enable_admission_plugins: tuple[str, ...] = ()
     disable_admission_plugins: tuple[str, ...] = ()
     admission_control_config_file: str = ""
+    proxy_client_cert_file: str = ""
+    proxy_client_key_file: str = ""
+    enable_aggregator_routing: bool = False
+    aggregator_reject_forwarding_redirect: bool = True
+    aggregator_availability_resync: float = 30.0
+    proxy_allow_loopback_targets: bool = False
 
     @classmethod
     def from_flags(cls, values: Mapping[str, object]) -> ServerConfig:
@@ -247,6 +269,12 @@ class ServerConfig:
             enable_admission_plugins=_strings(values["enable_admission_plugins"]),
             disable_admission_plugins=_strings(values["disable_admission_plugins"]),
             admission_control_config_file=str(values["admission_control_config_file"]),
+            proxy_client_cert_file=str(values["proxy_client_cert_file"]),
+            proxy_client_key_file=str(values["proxy_client_key_file"]),
+            enable_aggregator_routing=bool(values["enable_aggregator_routing"]),
+            aggregator_reject_forwarding_redirect=bool(values["aggregator_reject_forwarding_redirect"]),
+            aggregator_availability_resync=_seconds(values["aggregator_availability_resync"]),
+            proxy_allow_loopback_targets=bool(values["proxy_allow_loopback_targets"]),
             **_security_values(values),
         )
 
@@ -287,6 +315,15 @@ class ServerConfig:
     @property
     def serving_key_file(self) -> Path:
         return Path(self.tls_private_key_file) if self.tls_private_key_file else self.pki_dir / "apiserver.key"
+
+    @property
+    def proxy_client_cert_path(self) -> Path:
+        """The aggregator's client certificate (--proxy-client-cert-file, kubeadm's generated one by default)."""
+        return Path(self.proxy_client_cert_file or self.pki_dir / "front-proxy-client.crt")
+
+    @property
+    def proxy_client_key_path(self) -> Path:
+        return Path(self.proxy_client_key_file or self.pki_dir / "front-proxy-client.key")
 
     @property
     def client_ca_path(self) -> Path:

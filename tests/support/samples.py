@@ -34,6 +34,13 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                                      "jobTemplate": {"spec": {"template": _JOB_TEMPLATE}}}},
     ("autoscaling", "horizontalpodautoscalers"): {"spec": {"scaleTargetRef": {"kind": "Deployment", "name": "x"},
                                                            "maxReplicas": 1}},
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies"): {"spec": {
+        "failurePolicy": "Fail", "validations": [{"expression": "true"}],
+        "matchConstraints": {"matchPolicy": "Equivalent", "namespaceSelector": {}, "objectSelector": {},
+                             "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                                                "resources": ["configmaps"], "scope": "*"}]}}},
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"): {"spec": {
+        "policyName": "sample", "validationActions": ["Deny"]}},
 }
 
 
@@ -44,4 +51,17 @@ def sample_body(group: str, plural: str) -> dict[str, Any]:
 
 def with_sample(group: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
     """`body` with the type's sample fields added where `body` does not set them."""
-    return {**sample_body(group, plural), **body}
+    sample = sample_body(group, plural)
+    if (group, plural) == _API_SERVICES:  # the spec follows the name, `<version>.<group>`
+        version, _, api_group = str((body.get("metadata") or {}).get("name") or "").partition(".")
+        sample = {"spec": {"group": api_group, "version": version, "groupPriorityMinimum": 1000,
+                           "versionPriority": 15}}
+    return {**sample, **body}
+
+
+_API_SERVICES = ("apiregistration.k8s.io", "apiservices")
+
+
+def sample_name(group: str, plural: str, name: str) -> str:
+    """A name of the type built from `name`: APIServices must be named `<version>.<group>`."""
+    return f"{name}.conformance.example.com" if (group, plural) == _API_SERVICES else name
