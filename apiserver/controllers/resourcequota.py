@@ -59,7 +59,10 @@ class ResourceQuotaController:
                 self._seen_hard.pop(key, None)
             elif self._needs_sync(key, obj):
                 keys.append(key)
-        elif event_type == "DELETED" or (event_type == "MODIFIED" and _changes_usage(resource, obj)):
+        elif event_type in ("ADDED", "DELETED") or (event_type == "MODIFIED" and _changes_usage(resource, obj)):
+            # Upstream recounts only when usage may drop; recounting on creates too keeps a recount that raced
+            # admission's charge (it read the charged quota but not yet the new object) from standing until the
+            # next full resync. Keys are per namespace and deduplicated by the queue, so bursts cost one recount.
             keys.append(NAMESPACE_KEY + namespace)
         return keys
 
