@@ -53,8 +53,17 @@ class WebhookClient:
                         timeout_seconds: float | None = None) -> dict[str, Any]:
         """The decoded JSON answer of a 2xx response. Raises WebhookCallError."""
         timeout = config.timeout_seconds if timeout_seconds is None else timeout_seconds
-        url, dial_url, server_name = await self._target(config)
+        url, dial_url, server_name = self._target(config)
         url = _with_timeout(url, timeout)
+        if config.service is not None and self._resolver is not None:
+            # client-go resolves the Service when it dials, so a failure reads as the POST's own error.
+            service = config.service
+            try:
+                host, port = await self._resolver.resolve(service.namespace, service.name, service.port)
+            except ServiceUnavailableError as error:
+                raise WebhookCallError(f'Post "{url}": {error}') from None
+            host_part = f"[{host}]" if ":" in host else host
+            dial_url = f"https://{host_part}:{port}{service.path or ''}"
         dial_url = _with_timeout(dial_url, timeout)
         try:
             async with asyncio.timeout(timeout):
@@ -62,23 +71,16 @@ class WebhookClient:
         except TimeoutError:
             raise WebhookCallError(f'Post "{url}": context deadline exceeded', timeout=True) from None
 
-    async def _target(self, config: ClientConfig) -> tuple[str, str, str | None]:
-        """(URL as errors name it, URL to dial, TLS server name when it differs from the dialled host)."""
+    def _target(self, config: ClientConfig) -> tuple[str, str, str | None]:
+        """(URL as errors name it, URL to dial before Service resolution, TLS server name when it differs from the
+        dialled host)."""
         if config.url:
             return config.url, config.url, None
         service = config.service
         if service is None:
             raise WebhookCallError("neither url nor service was provided", resolving=True)
-        path = service.path or ""
-        url = f"https://{service.server_name}:{service.port}{path}"
-        if self._resolver is None:
-            return url, url, None
-        try:
-            host, port = await self._resolver.resolve(service.namespace, service.name, service.port)
-        except ServiceUnavailableError as error:
-            raise WebhookCallError(str(error), resolving=True) from None
-        host_part = f"[{host}]" if ":" in host else host
-        return url, f"https://{host_part}:{port}{path}", service.server_name
+        url = f"https://{service.server_name}:{service.port}{service.path or ''}"
+        return url, url, service.server_name if self._resolver is not None else None
 
     async def _post(self, url: str, dial_url: str, server_name: str | None, ca_bundle: bytes,
                     body: Mapping[str, Any]) -> dict[str, Any]:
