@@ -40,6 +40,7 @@ TYPE_NAMES: Final = {
     "int": INT, "uint": UINT, "double": DOUBLE, "bool": BOOL, "string": STRING, "bytes": BYTES,
     "null_type": NULL, "list": list_of(DYN), "map": map_of(DYN, DYN), "dyn": DYN, "type": type_of(DYN),
     "google.protobuf.Timestamp": TIMESTAMP, "google.protobuf.Duration": DURATION,
+    "optional_type": optional_of(DYN),  # declared by cel-go's optional library (Types(types.OptionalType))
     **{name: opaque(name) for name in ("net.IP", "net.CIDR", "kubernetes.URL", "kubernetes.Quantity",
                                        "kubernetes.NamedFormat")},
 }
@@ -203,9 +204,10 @@ class Checker:
         if ERROR in (container, index):
             return ERROR
         inner = container.params[0] if container.kind == "optional" else container
-        if inner.kind == "list":
+        # cel-go's overloads: (list(V), int) and (map(K, V), K), also on optional containers.
+        if inner.kind == "list" and is_assignable(INT, index, {}):
             return optional_of(inner.params[0])
-        if inner.kind == "map":
+        if inner.kind == "map" and is_assignable(inner.params[0], index, {}):
             return optional_of(inner.params[1])
         if is_dyn(inner):
             return optional_of(DYN)

@@ -37,8 +37,8 @@ def _constant_map(node: MapExpr) -> Any:
     result: dict[Any, Any] = {}
     for entry in node.entries:
         key, value = constant_value(entry.key), constant_value(entry.value)
-        if key is _NOT_CONSTANT or value is _NOT_CONSTANT:
-            return _NOT_CONSTANT
+        if key is _NOT_CONSTANT or value is _NOT_CONSTANT or not isinstance(key, (str, int)):
+            return _NOT_CONSTANT  # an unsupported key type (double, null, ...) fails at runtime
         try:
             if key in result:
                 return _NOT_CONSTANT  # a repeated key fails at runtime

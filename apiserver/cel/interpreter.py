@@ -149,6 +149,10 @@ def _call(node: Call) -> Evaluator:
         from apiserver.cel.optionals import compile_optional_access
 
         return compile_optional_access(node, compile_node)
+    from apiserver.cel.optionals import compile_lazy_or, is_lazy_or
+
+    if is_lazy_or(node):
+        return compile_lazy_or(node, compile_node)
     arguments = [compile_node(argument) for argument in ([node.target] if node.target else []) + node.args]
     if function == "_[_]" and isinstance(node.args[1], Ident):
         arguments[1] = _qualifier(node.args[1])
@@ -281,24 +285,33 @@ def _safe(impl: Callable[..., Any], *values: Any) -> Any:
 def _logical(node: Call, *, short_circuit: bool) -> Evaluator:
     left, right = (compile_node(argument) for argument in node.args)
 
+    # As cel-go's evalAnd/evalOr: an error or a non-bool on the left is absorbed when the right side decides the
+    # result (`dyn(1) || true` is true); otherwise the first error wins.
     def logical(frame: dict[str, Any], meter: Meter) -> Any:
         try:
             first = left(frame, meter)
         except CostLimitExceeded:
             raise
         except EvaluationError as error:
-            second = right(frame, meter)
-            if second is short_circuit:
+            first_error = error
+        else:
+            if first is short_circuit:
                 return short_circuit
-            raise error from None
-        if first is short_circuit:
+            if type(first) is bool:
+                second = right(frame, meter)
+                if type(second) is not bool:
+                    raise EvaluationError("no such overload")
+                return second
+            first_error = EvaluationError("no such overload")
+        try:
+            second = right(frame, meter)
+        except CostLimitExceeded:
+            raise
+        except EvaluationError:
+            raise first_error from None
+        if second is short_circuit:
             return short_circuit
-        if type(first) is not bool:
-            raise EvaluationError("no such overload")
-        second = right(frame, meter)
-        if type(second) is not bool:
-            raise EvaluationError("no such overload")
-        return second
+        raise first_error
 
     return logical
 

@@ -13,7 +13,7 @@ RESERVED: Final = frozenset({
 })
 KEYWORDS: Final = frozenset({"true", "false", "null", "in"})
 
-_PUNCTUATION: Final = ("==", "!=", "<=", ">=", "&&", "||", "[?", "<", ">", "!", "+", "-", "*", "/", "%",
+_PUNCTUATION: Final = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "/", "%",
                        "?", ":", ".", ",", "[", "]", "{", "}", "(", ")")
 _WHITESPACE: Final = re.compile(r"(?:[ \t\r\n\f]+|//[^\n]*)+")
 _IDENT: Final = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")

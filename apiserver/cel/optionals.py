@@ -9,10 +9,11 @@ from typing import Any, Final
 from apiserver.cel.errors import EvaluationError
 from apiserver.cel.nodes import Call, Node, Select
 from apiserver.cel.overloads import Library, add, overload
-from apiserver.cel.types import BOOL, ObjectType, optional_of, type_param
+from apiserver.cel.types import BOOL, INT, ObjectType, list_of, map_of, optional_of, type_param
 from apiserver.cel.values import OPTIONAL_NONE, OptionalValue, UInt, lookup_key, missing
 
 A: Final = type_param("A")
+K: Final = type_param("K")
 OPTIONAL_A: Final = optional_of(A)
 
 
@@ -87,6 +88,10 @@ def _lookup(container: Any, key: Any, adapt: Any) -> OptionalValue:
     raise EvaluationError("no such overload")
 
 
+def _index_optional(optional: OptionalValue, key: Any) -> OptionalValue:
+    return _lookup(optional.value, key, None) if optional.has_value else OPTIONAL_NONE
+
+
 def _value(optional: OptionalValue) -> Any:
     if not optional.has_value:
         raise EvaluationError("optional.none() dereference")
@@ -120,5 +125,39 @@ def optional_library(library: Library) -> None:
     add(library, "value", overload("optional_value", (OPTIONAL_A,), A, _value, member=True))
     add(library, "orValue", overload("optional_orValue_value", (OPTIONAL_A, A), A,
                                      lambda o, default: o.value if o.has_value else default, member=True))
+    # Indexing an optional list or map is an optional index (cel-go: `self.?items[0]` is optional.of(...)).
+    add(library, "_[_]",
+        overload("optional_list_index_int", (optional_of(list_of(A)), INT), OPTIONAL_A, _index_optional),
+        overload("optional_map_index_value", (optional_of(map_of(K, A)), K), OPTIONAL_A, _index_optional))
     add(library, "or", overload("optional_or_optional", (OPTIONAL_A, OPTIONAL_A), OPTIONAL_A,
                                 lambda o, other: o if o.has_value else other, member=True))
+
+
+_LAZY_OR_OVERLOADS: Final = frozenset({"optional_or_optional", "optional_orValue_value"})
+
+
+def is_lazy_or(node: Call) -> bool:
+    """Whether a call is `a.or(b)` / `a.orValue(b)` of the optional library (evaluated lazily, see below)."""
+    return (node.function in ("or", "orValue") and node.target is not None and len(node.args) == 1
+            and bool(node.overloads) and all(candidate.id in _LAZY_OR_OVERLOADS for candidate in node.overloads))
+
+
+def compile_lazy_or(node: Call, compile_node: Callable[[Node], Any]) -> Any:
+    """`a.or(b)` and `a.orValue(b)` as cel-go's decorateOptionalOr: `b` is evaluated only when `a` is empty, and a
+    non-optional `a` (an error, or a dyn value) is the result as it is."""
+    assert node.target is not None
+    target, alternative = compile_node(node.target), compile_node(node.args[0])
+    unwrap = node.function == "orValue"
+
+    def choose(frame: dict[str, Any], meter: Any) -> Any:
+        try:
+            chosen = target(frame, meter)
+        finally:
+            meter.add(1)  # the call's cost, as charged for any other call
+        if not isinstance(chosen, OptionalValue):
+            return chosen
+        if chosen.has_value:
+            return chosen.value if unwrap else chosen
+        return alternative(frame, meter)
+
+    return choose

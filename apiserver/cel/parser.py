@@ -147,13 +147,15 @@ class _Parser:
                 operators.append(self.advance())
             if token.text == "-" and self.peek().kind in ("int", "float") and len(operators) % 2 == 1:
                 literal = self.advance()
-                operand = self.member(self.negative_literal(literal, operators[-1]))
-                operators.pop()
+                return self.member(self.negative_literal(literal, operators[-1]))
+            if self.at("-") and self.peek(1).kind in ("int", "float"):  # `!-1`: CEL.g4's literal has a sign
+                sign = self.advance()
+                operand = self.member(self.negative_literal(self.advance(), sign))
             else:
                 operand = self.member(self.primary())
-            for operator in reversed(operators):
-                operand = Call(operator.offset, "!_" if operator.text == "!" else "-_", [operand])
-            return operand
+            if len(operators) % 2 == 0:
+                return operand  # as cel-go's parser (VisitLogicalNot/VisitNegate): pairs of '!' or '-' cancel out
+            return Call(operators[0].offset, "!_" if token.text == "!" else "-_", [operand])
         return self.member(self.primary())
 
     def negative_literal(self, literal: Token, sign: Token) -> Node:
@@ -183,11 +185,15 @@ class _Parser:
                     node = Call(token.offset, "_?._", [node, Const(name.offset, name.text)])
                 else:
                     node = Select(token.offset, node, name.text)
-            elif self.at("[") or self.at("[?"):
+            elif self.at("["):
                 self.advance()
+                # '[' and '?' are separate tokens in CEL.g4: `x[?i]` indexes optionally, `[?a]` is a list literal.
+                is_optional_index = self.at("?")
+                if is_optional_index:
+                    self.advance()
                 index = self.expr()
                 self.expect("]")
-                node = Call(token.offset, "_[_]" if token.text == "[" else "_[?_]", [node, index])
+                node = Call(token.offset, "_[?_]" if is_optional_index else "_[_]", [node, index])
             else:
                 return node
 

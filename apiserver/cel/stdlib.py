@@ -83,7 +83,9 @@ def _divide(left: Any, right: Any) -> Any:
     kind = kind_of(left)
     if kind == "double":
         if right == 0:
-            return math.copysign(math.inf, left) * math.copysign(1, right) if left else math.nan
+            if not left or math.isnan(left):
+                return math.nan
+            return math.copysign(math.inf, left) * math.copysign(1, right)
         return left / right
     if right == 0:
         raise EvaluationError("division by zero")
@@ -95,6 +97,8 @@ def _divide(left: Any, right: Any) -> Any:
 def _modulo(left: Any, right: Any) -> Any:
     if right == 0:
         raise EvaluationError("modulus by zero")
+    if left == INT64_MIN and right == -1 and kind_of(left) == "int":
+        raise EvaluationError("integer overflow")  # as cel-go: the quotient would not fit
     remainder = abs(left) % abs(right)
     result = -remainder if left < 0 else remainder
     return UInt(result) if kind_of(left) == "uint" else result
@@ -222,7 +226,8 @@ def strings(library: Library) -> None:
 def _to_int(value: Any) -> int:
     kind = kind_of(value)
     if kind == "double":
-        if math.isnan(value) or value <= INT64_MIN - 1025 or value >= INT64_MAX + 1:
+        # As cel-go's doubleToInt64Checked: both bounds exclusive once converted to double (-2^63 overflows too).
+        if math.isnan(value) or value <= float(INT64_MIN) or value >= float(INT64_MAX):
             raise EvaluationError("integer overflow")
         return int(value)
     if kind == "string":

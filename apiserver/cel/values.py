@@ -102,7 +102,8 @@ def equal(left: Any, right: Any) -> bool:
     left_kind, right_kind = kind_of(left), kind_of(right)
     if left_kind != right_kind:
         if left_kind in _NUMERIC and right_kind in _NUMERIC:
-            return bool(left == right)
+            return bool(_comparable(left, right, left_kind, right_kind) == _comparable(right, left, right_kind,
+                                                                                         left_kind))
         return False
     if left_kind == "list":
         if len(left) != len(right):
@@ -205,7 +206,14 @@ def compare(left: Any, right: Any) -> int:
         raise EvaluationError("no such overload")
     if "double" in (left_kind, right_kind) and (math.isnan(left) or math.isnan(right)):
         return 2  # unordered: every comparison is false
+    left, right = _comparable(left, right, left_kind, right_kind), _comparable(right, left, right_kind, left_kind)
     return (left > right) - (left < right)
+
+
+def _comparable(value: Any, other: Any, kind: str, other_kind: str) -> Any:
+    # cel-go v0.22 (common/types/compare.go) compares an int or uint with a double by converting it to double,
+    # so 9223372036854775807 == 9223372036854775807.0 holds.
+    return float(value) if other_kind == "double" and kind != "double" else value
 
 
 def check_int(value: int) -> int:
