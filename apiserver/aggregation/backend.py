@@ -8,6 +8,7 @@ insecure); discovery verifies it as the proxy does.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -24,11 +25,12 @@ MAX_BODY_BYTES = 32 << 20
 
 @dataclass(frozen=True, slots=True)
 class BackendResponse:
-    """One answer of the backend: status, Content-Type and body."""
+    """One answer of the backend: status, Content-Type, body and ETag."""
 
     status: int
     content_type: str
     body: bytes
+    etag: str = ""
 
 
 class BackendError(Exception):
@@ -50,14 +52,18 @@ class Backend:
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         return f"https://{address}{path}"
 
-    async def get(self, remote: RemoteAPIService, url: str, *, accept: str = "", timeout: float,
-                  verify: bool) -> BackendResponse:
-        """GET `url` as the aggregator; the whole answer, whatever its status. Raises BackendError."""
+    async def get(self, remote: RemoteAPIService, url: str, *, accept: str = "", timeout: float, verify: bool,
+                  user: str = AGGREGATOR_USER, groups: Sequence[str] = AGGREGATOR_GROUPS,
+                  if_none_match: str = "") -> BackendResponse:
+        """GET `url` as `user` in `groups` (the aggregator by default); the whole answer, whatever its status.
+        Raises BackendError."""
         context = self._tls.for_backend(remote) if verify else self._tls.for_probe()
         server_name = self._tls.server_hostname(remote) if verify else None
-        headers = [("x-remote-user", AGGREGATOR_USER), *(("x-remote-group", group) for group in AGGREGATOR_GROUPS)]
+        headers = [("x-remote-user", user), *(("x-remote-group", group) for group in groups)]
         if accept:
             headers.append(("accept", accept))
+        if if_none_match:
+            headers.append(("if-none-match", if_none_match))
         extensions = {"sni_hostname": server_name} if server_name else {}
         async with httpx.AsyncClient(verify=context, follow_redirects=False, trust_env=False,
                                      timeout=httpx.Timeout(timeout)) as client:
@@ -66,4 +72,4 @@ class Backend:
             except (httpx.HTTPError, OSError, ssl.SSLError) as error:
                 raise BackendError(describe_transport_error(error, url)) from None
         return BackendResponse(response.status_code, response.headers.get("content-type", ""),
-                               response.content[:MAX_BODY_BYTES])
+                               response.content[:MAX_BODY_BYTES], response.headers.get("etag", ""))

@@ -10,6 +10,11 @@ As kube-aggregator v1.32:
   the availability controller after each successful check. A group-version whose server is unavailable or whose
   last fetch failed keeps its last resources with `freshness: Stale` (none when it was never fetched).
 - `/apis/<group>/<version>` of a remote group-version is proxied to its server, like every path below it.
+- A user-created local APIService (`service: null`) of a group-version this server does not serve is listed in
+  `/apis` and `/apis/<group>` with its priorities, as upstream lists every APIService; it is not in aggregated
+  discovery (upstream's discovery manager skips local APIServices) and `/apis/<group>/<version>` is 404.
+- `GET /` lists `/apis/<group>` and `/apis/<group>/<version>` of every remote or user-created APIService, as the
+  aggregator registers both paths on its mux for each.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from apiserver.aggregation.apiservices import APIServiceIndex, RemoteAPIService
+from apiserver.aggregation.apiservices import APIServiceIndex, LocalAPIService, RemoteAPIService
 from apiserver.aggregation.backend import Backend, BackendError
 from apiserver.meta.objects import JSONDict
 from apiserver.registry.catalog import ResourceCatalog, kube_version_key
@@ -42,14 +47,20 @@ class _Served:
     remote: RemoteAPIService | None
 
 
-def ordered_group_versions(catalog: ResourceCatalog, remotes: Iterable[RemoteAPIService]) -> list[_Served]:
+def ordered_group_versions(catalog: ResourceCatalog, remotes: Iterable[RemoteAPIService],
+                           user_locals: Iterable[LocalAPIService] = ()) -> list[_Served]:
     """Every named group-version, local and remote, in upstream's discovery order (a remote one replaces a local
-    one of the same group-version, as its APIService does)."""
+    one of the same group-version, as its APIService does; a user's local APIService adds its group-version
+    when nothing serves it)."""
     served: dict[tuple[str, str], _Served] = {}
     for group, version in catalog.group_versions():
         if group:
             priority = catalog.priority(group, version)
             served[(group, version)] = _Served(group, version, priority.group, priority.version, None)
+    for local in user_locals:
+        if local.group:
+            served.setdefault((local.group, local.version), _Served(
+                local.group, local.version, local.group_priority_minimum, local.version_priority, None))
     for remote in remotes:
         if remote.group:
             served[(remote.group, remote.version)] = _Served(
@@ -184,16 +195,33 @@ class AggregatedDiscovery:
         return bool(self._index)
 
     def serves_group(self, group: str) -> bool:
-        return any(remote.group == group for remote in self._index.remotes())
+        """Whether some remote or user-created local APIService lists `group`."""
+        return any(api_service.group == group for api_service in self._listed())
+
+    def _listed(self) -> list[RemoteAPIService | LocalAPIService]:
+        return [*self._index.remotes(), *self._index.user_locals()]
+
+    def root_paths(self) -> list[str]:
+        """The paths `GET /` lists for the remote and user-created APIServices (`/api` for a remote `v1.`)."""
+        paths: list[str] = []
+        for api_service in self._listed():
+            if not api_service.group:
+                paths += ["/api"] if api_service.name == "v1." else []
+                continue
+            paths += [f"/apis/{api_service.group}", f"/apis/{api_service.group}/{api_service.version}"]
+        return paths
+
+    def _ordered(self, catalog: ResourceCatalog) -> list[_Served]:
+        return ordered_group_versions(catalog, self._index.remotes(), self._index.user_locals())
 
     def group_list(self, catalog: ResourceCatalog) -> list[JSONDict]:
         """The APIGroupList `groups` with the remote group-versions merged in."""
-        grouped = _groups(ordered_group_versions(catalog, self._index.remotes()))
+        grouped = _groups(self._ordered(catalog))
         return [_group_entry(group, versions) for group, versions in grouped.items()]
 
     def group(self, catalog: ResourceCatalog, group: str) -> JSONDict | None:
         """The APIGroup document of `group`, or None when nobody serves it."""
-        versions = _groups(ordered_group_versions(catalog, self._index.remotes())).get(group)
+        versions = _groups(self._ordered(catalog)).get(group)
         if not versions:
             return None
         return {"kind": "APIGroup", "apiVersion": "v1", **_group_entry(group, versions)}
@@ -202,7 +230,7 @@ class AggregatedDiscovery:
         """The `/apis` APIGroupDiscovery items with the remote group-versions merged in, in discovery order."""
         local = {((item.get("metadata") or {}).get("name") or ""): item for item in local_items}
         items: list[JSONDict] = []
-        for group, versions in _groups(ordered_group_versions(catalog, self._index.remotes())).items():
+        for group, versions in _groups(self._ordered(catalog)).items():
             local_versions = {entry["version"]: entry for entry in (local.get(group) or {}).get("versions") or ()}
             merged = [self._remote.version_entry(entry.remote) if entry.remote is not None
                       else local_versions[entry.version] for entry in versions

@@ -12,7 +12,9 @@ authentication and authorization (the filter chain has run):
   any such incoming headers, the `Authorization` header and impersonation headers are removed;
 - redirects from the backend are refused with 502 (`--aggregator-reject-forwarding-redirect`, default true), or
   passed back untouched when that is off; they are never followed;
-- upgrades (WebSocket watches) are relayed, and watches stream, through the shared forwarder (http/forward.py).
+- upgrades (WebSocket watches) are relayed, and watches stream, through the shared forwarder (http/forward.py);
+- `/openapi/v3/<key>` of a key a remote server's OpenAPI index gave (aggregation/openapi.py) is forwarded to that
+  server the same way, as upstream's OpenAPI v3 handler hands it to the APIService's proxy handler.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from apiserver.aggregation.apiservices import APIServiceIndex, RemoteAPIService
+from apiserver.aggregation.openapi import V3_PATH, RemoteOpenAPI
 from apiserver.aggregation.transport import ProxyTLS
 from apiserver.auth.user import UserInfo
 from apiserver.http.asgi import ASGIApp, Message, Receive, Scope, Send
@@ -36,8 +39,12 @@ _HEADER_KEY_SAFE = frozenset(b"!#$&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXY
 _WEBSOCKET_POLICY_VIOLATION = 1008
 
 
-def remote_target(path: str, index: APIServiceIndex) -> RemoteAPIService | None:
-    """The remote APIService a path belongs to (`/apis/<group>/<version>[/...]`), or None."""
+def remote_target(path: str, index: APIServiceIndex, openapi: RemoteOpenAPI | None = None) -> RemoteAPIService | None:
+    """The remote APIService a path belongs to (`/apis/<group>/<version>[/...]`, or the OpenAPI v3 document of a
+    remote group-version), or None."""
+    if openapi is not None and path.startswith(V3_PATH + "/"):
+        owner = openapi.owner(path.removeprefix(V3_PATH + "/"))
+        return index.remote(*owner) if owner is not None else None
     if not path.startswith("/apis/"):
         return None
     parts = path.split("/", 4)
@@ -72,9 +79,10 @@ class AggregationProxy:
     """Forwards requests of remote APIServices; passes everything else to `app` unchanged."""
 
     def __init__(self, app: ASGIApp, *, index: APIServiceIndex, resolver: ServiceResolver, tls: ProxyTLS,
-                 reject_forwarding_redirects: bool = True) -> None:
+                 reject_forwarding_redirects: bool = True, openapi: RemoteOpenAPI | None = None) -> None:
         self.app = app
         self._index = index
+        self._openapi = openapi
         self._resolver = resolver
         self._tls = tls
         self._reject_redirects = reject_forwarding_redirects
@@ -82,7 +90,7 @@ class AggregationProxy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not self._index:
             return await self.app(scope, receive, send)
-        remote = remote_target(scope["path"], self._index)
+        remote = remote_target(scope["path"], self._index, self._openapi)
         if remote is None:
             return await self.app(scope, receive, send)
         await self._proxy(remote, scope, receive, send)

@@ -11,7 +11,9 @@ One controller over the APIService, Service and Endpoints informers does what up
   aggregation/availability.py, re-run when the APIService, its Service or its Endpoints change and every
   `resync` seconds (upstream's 30 s resync), with backoff while the discovery check fails;
 - discovery (`apiservice-discovery-controller`): after a passing check the remote group-version's discovery is
-  fetched again; a failing one marks it stale.
+  fetched again; a failing one marks it stale;
+- OpenAPI (upstream's openapi and openapiv3 aggregation controllers): after a passing check the remote's OpenAPI
+  documents are downloaded again (aggregation/openapi.py); a deleted APIService's go.
 
 The Available condition is written through `/status` only when it changed; `lastTransitionTime` moves only when
 its status does. It acts as the server's loopback identity (system:apiserver in system:masters), as upstream's
@@ -27,10 +29,10 @@ from apiserver.aggregation.apiservices import APIServiceIndex, RemoteAPIService,
 from apiserver.aggregation.availability import LOCAL, Verdict, probe_verdict, service_verdict
 from apiserver.aggregation.backend import Backend
 from apiserver.aggregation.discovery import RemoteDiscovery
-from apiserver.auth.user import SYSTEM_MASTERS, UserInfo
+from apiserver.aggregation.openapi import RemoteOpenAPI
 from apiserver.client.client import ApiClient, Resource
 from apiserver.client.informer import Informer
-from apiserver.controllers.base import RequeueAfter
+from apiserver.controllers.base import LOOPBACK_USER, RequeueAfter
 from apiserver.meta.errors import NotFound
 from apiserver.meta.objects import format_time, utc_now
 
@@ -40,7 +42,6 @@ JSONDict = dict[str, Any]
 APISERVICES = Resource("apiregistration.k8s.io", "v1", "apiservices", namespaced=False)
 SERVICES = Resource("", "v1", "services")
 ENDPOINTS = Resource("", "v1", "endpoints")
-LOOPBACK_USER = UserInfo("system:apiserver", groups=(SYSTEM_MASTERS, "system:authenticated"))
 DEFAULT_RESYNC_SECONDS = 30.0
 
 
@@ -55,8 +56,9 @@ class APIServiceAvailabilityController:
     user = LOOPBACK_USER
 
     def __init__(self, index: APIServiceIndex, backend: Backend, discovery: RemoteDiscovery, *,
-                 resync: float = DEFAULT_RESYNC_SECONDS) -> None:
+                 resync: float = DEFAULT_RESYNC_SECONDS, openapi: RemoteOpenAPI | None = None) -> None:
         self._index = index
+        self._openapi = openapi
         self._backend = backend
         self._discovery = discovery
         self._resync = resync
@@ -69,6 +71,8 @@ class APIServiceAvailabilityController:
             name = str(meta.get("name") or "")
             if event_type == "DELETED":
                 self._discovery.forget(name)
+                if self._openapi is not None:
+                    self._openapi.forget(name)
                 return []
             return [name]
         namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
@@ -92,6 +96,8 @@ class APIServiceAvailabilityController:
         else:
             self._discovery.mark_stale(remote.name)
         await self._write(current, verdict)
+        if verdict.status == "True" and self._openapi is not None:
+            await self._openapi.refresh(remote)  # after the condition: a large document must not delay it
         if verdict.reason == "FailedDiscoveryCheck":
             raise DiscoveryCheckFailed(verdict.message)
         raise RequeueAfter(self._resync)

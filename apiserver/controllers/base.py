@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
-from apiserver.auth.user import UserInfo, service_account_groups, service_account_username
+from apiserver.auth.user import SYSTEM_MASTERS, UserInfo, service_account_groups, service_account_username
 from apiserver.client.client import ApiClient, Resource
 from apiserver.client.informer import Informer
 from apiserver.client.transports import InProcessTransport
@@ -25,6 +25,9 @@ JSONDict = dict[str, Any]
 CONTROLLER_NAMESPACE = "kube-system"
 # Informers read as kube-controller-manager's own credential, as upstream's shared informer factory does.
 CONTROLLER_MANAGER = UserInfo("system:kube-controller-manager")
+# The API server's own loopback identity, as which upstream's in-server controllers (apiextensions', the
+# aggregator's, the admission policy status controller) act.
+LOOPBACK_USER = UserInfo("system:apiserver", groups=(SYSTEM_MASTERS, "system:authenticated"))
 BASE_DELAY = 0.005
 MAX_DELAY = 60.0
 

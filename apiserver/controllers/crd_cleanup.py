@@ -14,12 +14,10 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
-from apiserver.client.client import ApiClient, Resource
-from apiserver.client.informer import Informer
+from apiserver.client.client import Resource
 from apiserver.controllers.base import RequeueAfter
-from apiserver.controllers.crd_naming import CRDS, LOOPBACK_USER
+from apiserver.controllers.crd_controller import CRDS, CRDController
 from apiserver.meta.errors import ApiError, Conflict, NotFound
-from apiserver.meta.objects import Clock, utc_now
 from apiserver.resources.apiextensions.crd_conditions import (
     CLEANUP_FINALIZER,
     ESTABLISHED,
@@ -52,24 +50,12 @@ def instances_of(crd: JSONDict) -> Resource:
                     namespaced=spec.get("scope") == "Namespaced")
 
 
-class CRDCleanupController:
+class CRDCleanupController(CRDController):
     name = "crd-finalizer"
     workers = 5
-    watches = (CRDS,)
-    user = LOOPBACK_USER
 
-    def __init__(self, clock: Clock = utc_now) -> None:
-        self._clock = clock
-        self._client: ApiClient | None = None
-        self._crds: Informer | None = None
-
-    def keys_for(self, resource: Resource, event_type: str, obj: JSONDict) -> list[str]:
-        if event_type == "DELETED" or not needs_cleanup(obj):
-            return []
-        return [str((obj.get("metadata") or {}).get("name") or "")]
-
-    async def start(self, client: ApiClient, informers: dict[Resource, Informer]) -> None:
-        self._client, self._crds = client, informers[CRDS]
+    def wants(self, crd: JSONDict) -> bool:
+        return needs_cleanup(crd)
 
     async def reconcile(self, key: str) -> None:
         assert self._client is not None and self._crds is not None
@@ -94,15 +80,11 @@ class CRDCleanupController:
 
     async def _write_condition(self, crd: JSONDict, wanted: JSONDict) -> JSONDict | None:
         """The CRD with `wanted` set (written when it changes it); None when it is gone or changed meanwhile."""
-        assert self._client is not None
         if is_equivalent(wanted, find_condition(crd, TERMINATING)):
             return crd
         updated = copy.deepcopy(crd)
         set_condition(updated, wanted, self._clock())
-        try:
-            return await self._client.update(CRDS, updated, subresource="status")
-        except (NotFound, Conflict):
-            return None
+        return await self.write_status(updated)
 
     async def _delete_instances(self, crd: JSONDict) -> int:
         """Delete every instance (one delete collection per namespace); returns how many are still listed."""

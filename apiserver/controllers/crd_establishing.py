@@ -13,11 +13,8 @@ import copy
 from collections.abc import Callable
 from typing import Any, Final
 
-from apiserver.client.client import ApiClient, Resource
-from apiserver.client.informer import Informer
 from apiserver.controllers.base import RequeueAfter
-from apiserver.controllers.crd_naming import CRDS, LOOPBACK_USER
-from apiserver.meta.errors import Conflict, NotFound
+from apiserver.controllers.crd_controller import CRDController
 from apiserver.meta.objects import Clock, utc_now
 from apiserver.resources.apiextensions.crd_conditions import (
     ESTABLISHED,
@@ -37,29 +34,19 @@ def needs_establishing(crd: JSONDict) -> bool:
     return is_condition_true(crd, NAMES_ACCEPTED) and not is_condition_true(crd, ESTABLISHED)
 
 
-class CRDEstablishingController:
+class CRDEstablishingController(CRDController):
     name = "crd-establishing-controller"
-    workers = 1
-    watches = (CRDS,)
-    user = LOOPBACK_USER
 
     def __init__(self, is_serving: Callable[[str], bool] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(clock)
         self._is_serving = is_serving
-        self._clock = clock
-        self._client: ApiClient | None = None
-        self._crds: Informer | None = None
         self._polls: dict[str, int] = {}
 
-    def keys_for(self, resource: Resource, event_type: str, obj: JSONDict) -> list[str]:
-        if event_type == "DELETED" or not needs_establishing(obj):
-            return []
-        return [str((obj.get("metadata") or {}).get("name") or "")]
-
-    async def start(self, client: ApiClient, informers: dict[Resource, Informer]) -> None:
-        self._client, self._crds = client, informers[CRDS]
+    def wants(self, crd: JSONDict) -> bool:
+        return needs_establishing(crd)
 
     async def reconcile(self, key: str) -> None:
-        assert self._client is not None and self._crds is not None
+        assert self._crds is not None
         crd = self._crds.get(key)
         if crd is None or not needs_establishing(crd):
             return
@@ -71,7 +58,4 @@ class CRDEstablishingController:
         updated = copy.deepcopy(crd)
         set_condition(updated, condition(ESTABLISHED, "True", "InitialNamesAccepted",
                                          "the initial names have been accepted"), self._clock())
-        try:
-            await self._client.update(CRDS, updated, subresource="status")
-        except (NotFound, Conflict):
-            return
+        await self.write_status(updated)

@@ -20,10 +20,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any, Final
 
-from apiserver.auth.user import UserInfo
-from apiserver.client.client import ApiClient, Resource
-from apiserver.client.informer import Informer
-from apiserver.meta.errors import Conflict, NotFound
+from apiserver.client.client import Resource
+from apiserver.controllers.crd_controller import CRDController, crd_name
 from apiserver.meta.objects import Clock, utc_now
 from apiserver.resources.apiextensions.crd_conditions import (
     ESTABLISHED,
@@ -35,8 +33,6 @@ from apiserver.resources.apiextensions.crd_conditions import (
 )
 
 JSONDict = dict[str, Any]
-CRDS: Final = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
-LOOPBACK_USER: Final = UserInfo("system:apiserver", groups=("system:masters", "system:authenticated"))
 _NAME_FIELDS: Final = ("plural", "singular", "shortNames", "kind", "listKind", "categories")
 
 
@@ -56,20 +52,15 @@ def _resource_version(obj: Mapping[str, Any]) -> int:
         return 0
 
 
-class CRDNamingController:
+class CRDNamingController(CRDController):
     name = "crd-naming-condition-controller"
-    workers = 1
-    watches = (CRDS,)
-    user = LOOPBACK_USER
 
     def __init__(self, clock: Clock = utc_now) -> None:
-        self._clock = clock
-        self._client: ApiClient | None = None
-        self._crds: Informer | None = None
+        super().__init__(clock)
         self._written: dict[str, JSONDict] = {}
 
     def keys_for(self, resource: Resource, event_type: str, obj: JSONDict) -> list[str]:
-        name = str((obj.get("metadata") or {}).get("name") or "")
+        name = crd_name(obj)
         keys = [name]
         if self._crds is not None:
             # A CRD that went away, or changed the names it holds, may free a name another CRD waits for.
@@ -78,9 +69,6 @@ class CRDNamingController:
                      and not names_equal((other.get("spec") or {}).get("names") or {},
                                          (other.get("status") or {}).get("acceptedNames") or {})]
         return keys
-
-    async def start(self, client: ApiClient, informers: dict[Resource, Informer]) -> None:
-        self._client, self._crds = client, informers[CRDS]
 
     def _current(self, name: str) -> JSONDict | None:
         assert self._crds is not None
@@ -146,7 +134,6 @@ class CRDNamingController:
         return new_names, names_accepted, _established(crd, names_accepted)
 
     async def reconcile(self, key: str) -> None:
-        assert self._client is not None
         crd = self._current(key)
         if crd is None:
             return
@@ -162,11 +149,9 @@ class CRDNamingController:
         now = self._clock()
         set_condition(updated, names_accepted, now)
         set_condition(updated, established, now)
-        try:
-            written = await self._client.update(CRDS, updated, subresource="status")
-        except (NotFound, Conflict):
-            return  # deleted or changed meanwhile: its event brings the key back
-        self._written[key] = written
+        written = await self.write_status(updated)
+        if written is not None:
+            self._written[key] = written
 
 
 def _established(crd: Mapping[str, Any], names_accepted: Mapping[str, Any]) -> JSONDict:

@@ -15,10 +15,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from apiserver.auth.user import UserInfo
 from apiserver.cel import DYN, CelType, CompileError, compile_expression, schema_type
 from apiserver.client.client import ApiClient, Resource
 from apiserver.client.informer import Informer
+from apiserver.controllers.base import LOOPBACK_USER
 from apiserver.meta.errors import Conflict, NotFound
 from apiserver.registry.catalog import ResourceCatalog, builtin_specs
 from apiserver.registry.schema import TypeSchemas
@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 POLICIES: Final = Resource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies")
-LOOPBACK_USER: Final = UserInfo("system:apiserver", groups=("system:masters", "system:authenticated"))
 MAX_TYPES_TO_CHECK: Final = 10
 _UNTYPED: Final = ("request", "namespaceObject", "authorizer", "authorizer.requestResource", "variables")
 _ANY_OBJECT: Final = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}

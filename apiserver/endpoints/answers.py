@@ -125,7 +125,7 @@ async def send_object(
     elif output.kind == PARTIAL_OBJECT_METADATA_LIST:
         raise NotAcceptable.from_message(
             "you requested PartialObjectMetadataList, but the requested object is not a list "
-            f"(*{internal_package(resource.spec.group)}.{resource.spec.kind})"
+            f"({go_type_name(resource.spec)})"
         )
     elif output.media.name == APPLICATION_PROTOBUF:
         content_type, body = encode_value(obj, output, api_version=resource.spec.group_version,
@@ -148,7 +148,7 @@ async def send_list(
     elif output.kind == PARTIAL_OBJECT_METADATA:
         raise NotAcceptable.from_message(
             "you requested PartialObjectMetadata, but the requested object is a list "
-            f"(*{internal_package(spec.group)}.{spec.kind}List)"
+            f"({go_type_name(spec, listed=True)})"
         )
     elif output.kind == PARTIAL_OBJECT_METADATA_LIST:
         content_type, body = _partial_list(result, output)
@@ -157,7 +157,7 @@ async def send_list(
         assert codec is not None
         items = [item.obj for item in result.items]
         content_type = APPLICATION_PROTOBUF
-        body = codec.encode_list(spec.group_version, f"{spec.kind}List", list_meta(result), items)
+        body = codec.encode_list(spec.group_version, spec.list_kind, list_meta(result), items)
     elif output.media.name == APPLICATION_JSON and not output.pretty:
         await send_chunks(resource.send, 200, list_json_chunks(spec, result), content_type=APPLICATION_JSON.encode(),
                           headers=warning_headers(warnings))
@@ -166,6 +166,14 @@ async def send_list(
         content_type, body = encode_json_bytes(list_json(spec, result), output)
     await send_bytes(resource.send, 200, body, content_type=content_type.encode(),
                      headers=warning_headers(warnings))
+
+
+def go_type_name(spec: ResourceSpec, *, listed: bool = False) -> str:
+    """The Go type `%T` prints for a handler's object: the internal type of a built-in (`*apps.Deployment`), the
+    unstructured type of a custom resource (the CR handler works on `*unstructured.Unstructured(List)`)."""
+    if spec.schema is not None:
+        return "*unstructured.UnstructuredList" if listed else "*unstructured.Unstructured"
+    return f"*{internal_package(spec.group)}.{spec.kind}{'List' if listed else ''}"
 
 
 def list_meta(result: ListResult) -> dict[str, Any]:
@@ -178,8 +186,8 @@ def list_meta(result: ListResult) -> dict[str, Any]:
 
 
 def list_json(spec: ResourceSpec, result: ListResult) -> bytes:
-    """`{"kind":"<Kind>List","apiVersion":…,"metadata":{…},"items":[…]}` joined from the stored bytes."""
-    head = orjson.dumps({"kind": f"{spec.kind}List", "apiVersion": spec.group_version, "metadata": list_meta(result)})
+    """`{"kind":"<ListKind>","apiVersion":…,"metadata":{…},"items":[…]}` joined from the stored bytes."""
+    head = orjson.dumps({"kind": spec.list_kind, "apiVersion": spec.group_version, "metadata": list_meta(result)})
     return head[:-1] + b',"items":[' + b",".join(item.json for item in result.items) + b"]}"
 
 
@@ -187,7 +195,7 @@ def list_json_chunks(spec: ResourceSpec, result: ListResult) -> list[bytes]:
     """`list_json` plus the newline, Go-escaped, as pieces of about LIST_CHUNK_BYTES: no copy of the whole body.
 
     Escaping piece by piece is exact: the escaped sequences lie inside strings, never across an item boundary."""
-    head = orjson.dumps({"kind": f"{spec.kind}List", "apiVersion": spec.group_version, "metadata": list_meta(result)})
+    head = orjson.dumps({"kind": spec.list_kind, "apiVersion": spec.group_version, "metadata": list_meta(result)})
     chunks = [go_escape(head[:-1] + b',"items":[')]
     group: list[bytes] = []
     size = 0

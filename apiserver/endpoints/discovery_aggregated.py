@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 
-from apiserver.endpoints.discovery_legacy import resource_entry, sorted_verbs
+from apiserver.endpoints.discovery_legacy import is_builtin, resource_entry, sorted_verbs
 from apiserver.http.responses import encode_json
 from apiserver.meta.objects import JSONDict
 from apiserver.registry.catalog import BUILTIN_PRIORITIES, ResourceCatalog
@@ -71,7 +71,10 @@ def _resource_discovery(spec: ResourceSpec) -> JSONDict:
     for key in ("shortNames", "categories"):
         if key in legacy:
             entry[key] = legacy[key]
-    subresources = sorted(spec.subresources, key=lambda subresource: subresource.name.encode())
+    subresources = list(spec.subresources)
+    if is_builtin(spec.group, spec.version):
+        # The installer's order; a CRD's discovery controller lists status before scale.
+        subresources.sort(key=lambda subresource: subresource.name.encode())
     if subresources:
         entry["subresources"] = [_subresource_discovery(spec, subresource) for subresource in subresources]
     return entry

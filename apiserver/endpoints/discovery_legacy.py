@@ -5,15 +5,18 @@ Plain dicts shaped like kube-apiserver v1.32's JSON: keys in the Go types' field
 `/api/v1` through its stripVersion serializer, so those two documents carry `kind` but no `apiVersion`; `/apis`,
 `/apis/<group>` (served by the aggregator) and `/apis/<group>/<version>` say `apiVersion: v1`.
 
-Resource lists are ordered as upstream's installer registers storage paths: sorted byte-wise by name, so every
-subresource (`pods/status`) follows its resource. Verbs are sorted alphabetically, as the installer sorts them.
+Resource lists of built-in group-versions are ordered as upstream's installer registers storage paths: sorted
+byte-wise by name, so every subresource (`pods/status`) follows its resource; verbs are sorted alphabetically, as
+the installer sorts them. Custom resources are listed as apiextensions' discovery controller lists them: each
+resource followed by its `status` then its `scale` subresource, with the verbs in that controller's fixed order
+(`spec.discovery_verbs`).
 A subresource reports `group` and `version` only when its kind lives elsewhere (`pods/eviction` → policy/v1
 Eviction), from the spec's Subresource declaration.
 """
 from __future__ import annotations
 
 from apiserver.meta.objects import JSONDict
-from apiserver.registry.catalog import ResourceCatalog
+from apiserver.registry.catalog import BUILTIN_PRIORITIES, ResourceCatalog
 from apiserver.registry.spec import ResourceSpec, Subresource, Verb, group_version_string
 
 # discovery.DefaultAddresses with no CIDR rules: every client is told the one external address.
@@ -60,7 +63,14 @@ def api_resources(catalog: ResourceCatalog, group: str, version: str) -> list[JS
     for spec in catalog.resources(group, version):
         entries.append(resource_entry(spec))
         entries.extend(subresource_entry(spec, subresource) for subresource in spec.subresources)
+    if not is_builtin(group, version):
+        return entries
     return sorted(entries, key=lambda entry: entry["name"].encode())
+
+
+def is_builtin(group: str, version: str) -> bool:
+    """Whether a group-version is one of kube-apiserver's own (not a CRD's, whose discovery differs)."""
+    return (group, version) in BUILTIN_PRIORITIES
 
 
 def resource_entry(spec: ResourceSpec) -> JSONDict:
@@ -70,7 +80,7 @@ def resource_entry(spec: ResourceSpec) -> JSONDict:
         "singularName": spec.singular,
         "namespaced": spec.namespaced,
         "kind": spec.kind,
-        "verbs": sorted_verbs(spec.verbs),
+        "verbs": resource_verbs(spec),
     }
     if spec.short_names:
         entry["shortNames"] = list(spec.short_names)
@@ -91,6 +101,13 @@ def subresource_entry(spec: ResourceSpec, subresource: Subresource) -> JSONDict:
     entry["kind"] = subresource.kind
     entry["verbs"] = sorted_verbs(subresource.verbs)
     return entry
+
+
+def resource_verbs(spec: ResourceSpec) -> list[str]:
+    """A resource's verbs in discovery: in the spec's declared discovery order, else sorted by name."""
+    if spec.discovery_verbs:
+        return [verb.value for verb in spec.discovery_verbs]
+    return sorted_verbs(spec.verbs)
 
 
 def sorted_verbs(verbs: frozenset[Verb]) -> list[str]:

@@ -10,7 +10,8 @@ both versions are not served).
 
 Documents are generated from the catalog and the type schemas on first use (in a worker thread) and cached:
 each group-version's until the specs of that group-version change, the index and /openapi/v2 until the catalog
-is replaced (CRDs and APIServices replace it).
+is replaced (CRDs and APIServices replace it) or the remote APIServices' documents change: the index then lists
+their group-versions with their servers' hashes, and /openapi/v2 merges their paths (aggregation/openapi.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from apiserver.aggregation.openapi import RemoteOpenAPI, merged_swagger
 from apiserver.endpoints.discovery import parse_accept
 from apiserver.endpoints.openapi_operations import group_version_path
 from apiserver.endpoints.openapi_v2 import swagger_document
@@ -71,39 +73,56 @@ class OpenAPIDocuments:
 
     def __init__(
         self, holder: CatalogHolder, schemas: SchemaSource | None = None, *, server_version: str = GIT_VERSION,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time, remote: RemoteOpenAPI | None = None,
     ) -> None:
         self._holder = holder
+        self._remote = remote
         self._schemas = schemas
         self._server_version = server_version
         self._clock = clock
         self._lock = threading.RLock()
         self._group_versions: dict[str, tuple[tuple[ResourceSpec, ...], Document]] = {}
-        self._index: tuple[ResourceCatalog, Document] | None = None
-        self._swagger: tuple[ResourceCatalog, Document] | None = None
+        self._index: tuple[ResourceCatalog, int, Document] | None = None
+        self._swagger: tuple[ResourceCatalog, int, Document] | None = None
+
+    def _remote_generation(self) -> int:
+        return self._remote.generation if self._remote is not None else 0
+
+    def _current(self, cached: tuple[ResourceCatalog, int, Document] | None) -> Document | None:
+        if cached is None or cached[0] is not self._holder.current or cached[1] != self._remote_generation():
+            return None
+        return cached[2]
 
     def cached_index(self) -> Document | None:
         """The index if it is current, without generating anything."""
-        index = self._index
-        return index[1] if index is not None and index[0] is self._holder.current else None
+        return self._current(self._index)
 
     def index(self) -> Document:
         """The /openapi/v3 index, generating any group-version document that is not current."""
         with self._lock:
-            catalog = self._holder.current
-            if self._index is not None and self._index[0] is catalog:
-                return self._index[1]
+            catalog, generation = self._holder.current, self._remote_generation()
+            if (current := self._current(self._index)) is not None:
+                return current
             paths: dict[str, dict[str, str]] = {}
             for group, version in catalog.group_versions():
                 key = group_version_path(group, version)
                 document = self._group_version(catalog, key, group, version)
                 paths[key] = {"serverRelativeURL": f"{V3_PATH}/{key}?hash={document.hash}"}
+            if self._remote is not None:  # a remote APIService's group-version is its server's
+                paths.update(self._remote.index_paths())
             index = Document.of(encode_json({"paths": dict(sorted(paths.items()))}), self._clock())
-            self._index = (catalog, index)
+            self._index = (catalog, generation, index)
             return index
+
+    def _converted(self, key: str) -> Document | None:
+        """A legacy remote server's v2 document converted to v3, which this server serves itself."""
+        converted = self._remote.converted_document(key) if self._remote is not None else None
+        return Document(*converted) if converted is not None else None
 
     def cached_group_version(self, key: str) -> Document | None:
         """A group-version's document if it is current, without generating anything."""
+        if (converted := self._converted(key)) is not None:
+            return converted
         catalog = self._holder.current
         group_version = _parse_key(key)
         cached = self._group_versions.get(key)
@@ -113,6 +132,8 @@ class OpenAPIDocuments:
 
     def group_version(self, key: str) -> Document | None:
         """The document of `api/v1` or `apis/<group>/<version>`; None when that group-version is not served."""
+        if (converted := self._converted(key)) is not None:
+            return converted
         group_version = _parse_key(key)
         with self._lock:
             catalog = self._holder.current
@@ -132,17 +153,19 @@ class OpenAPIDocuments:
         return document
 
     def cached_swagger(self) -> Document | None:
-        swagger = self._swagger
-        return swagger[1] if swagger is not None and swagger[0] is self._holder.current else None
+        return self._current(self._swagger)
 
     def swagger(self) -> Document:
-        """The /openapi/v2 document."""
+        """The /openapi/v2 document (with the remote APIServices' paths merged in)."""
         with self._lock:
-            catalog = self._holder.current
-            if self._swagger is None or self._swagger[0] is not catalog:
-                body = encode_json(swagger_document(catalog, self.schemas, server_version=self._server_version))
-                self._swagger = (catalog, Document.of(body, self._clock()))
-            return self._swagger[1]
+            catalog, generation = self._holder.current, self._remote_generation()
+            if (current := self._current(self._swagger)) is not None:
+                return current
+            document = swagger_document(catalog, self.schemas, server_version=self._server_version)
+            if self._remote is not None:
+                document = merged_swagger(document, self._remote.swagger_sources())
+            self._swagger = (catalog, generation, Document.of(encode_json(document), self._clock()))
+            return self._swagger[2]
 
     @property
     def schemas(self) -> TypeSchemas:
@@ -298,14 +321,16 @@ def _etag_matches(header: str, hash_: str) -> bool:
 
 
 def build_openapi_routes(
-    holder: CatalogHolder, schemas: SchemaSource | None = None, *, server_version: str = GIT_VERSION
+    holder: CatalogHolder, schemas: SchemaSource | None = None, *, server_version: str = GIT_VERSION,
+    remote: RemoteOpenAPI | None = None,
 ) -> list[Route]:
     """The route serving /openapi/v2 and /openapi/v3 (and everything under /openapi) for the router.
 
     Call `documents_of(route).index()` at start-up (in a thread) to have the documents ready before the first
     request; otherwise the first /openapi request generates them.
     """
-    return [Route("/openapi", OpenAPIApp(OpenAPIDocuments(holder, schemas, server_version=server_version)))]
+    documents = OpenAPIDocuments(holder, schemas, server_version=server_version, remote=remote)
+    return [Route("/openapi", OpenAPIApp(documents))]
 
 
 def documents_of(route: Route) -> OpenAPIDocuments:

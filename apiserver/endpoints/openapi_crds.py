@@ -56,7 +56,7 @@ def custom_definitions(spec: ResourceSpec, builtin: Mapping[str, Any]) -> dict[s
     obj["x-kubernetes-group-version-kind"] = [gvk]
     list_meta = _type_meta(builtin, _LIST_SAMPLE)
     listing = {
-        "description": f"{spec.kind}List is a list of {spec.kind}",
+        "description": f"{spec.list_kind} is a list of {spec.kind}",
         "properties": {
             "apiVersion": list_meta["apiVersion"],
             "items": {"description": f"List of {spec.plural}. More info: "
@@ -68,9 +68,9 @@ def custom_definitions(spec: ResourceSpec, builtin: Mapping[str, Any]) -> dict[s
         },
         "required": ["items"],
         "type": "object",
-        "x-kubernetes-group-version-kind": [{**gvk, "kind": spec.kind + "List"}],
+        "x-kubernetes-group-version-kind": [{**gvk, "kind": spec.list_kind}],
     }
-    return {name: obj, name + "List": listing}
+    return {name: obj, definition_name(spec.group, spec.version, spec.list_kind): listing}
 
 
 class CatalogSchemas:
@@ -87,7 +87,8 @@ class CatalogSchemas:
             custom.update(definitions)
             name = definition_name(spec.group, spec.version, spec.kind)
             self._names[(spec.group, spec.version, spec.kind)] = name
-            self._names[(spec.group, spec.version, spec.kind + "List")] = name + "List"
+            self._names[(spec.group, spec.version, spec.list_kind)] = definition_name(spec.group, spec.version,
+                                                                                      spec.list_kind)
         self.definitions: Mapping[str, Any] = ChainMap(custom, dict(builtin.definitions))
 
     def definition_name(self, group: str, version: str, kind: str) -> str | None:

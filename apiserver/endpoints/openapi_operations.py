@@ -173,7 +173,7 @@ class _ResourcePaths:
         self.item = f"{self.collection}/{{name}}"
         self.watch_collection = f"{prefix}/watch/{'namespaces/{namespace}/' if spec.namespaced else ''}{spec.plural}"
         self.object = schemas.definition_name(spec.group, spec.version, spec.kind) or ANY_OBJECT
-        self.list = schemas.definition_name(spec.group, spec.version, spec.kind + "List") or ANY_OBJECT
+        self.list = schemas.definition_name(spec.group, spec.version, spec.list_kind) or ANY_OBJECT
         self.namespaced = "Namespaced" if spec.namespaced else ""
         self.gvk = (spec.group, spec.version, spec.kind)
         self.scope_parameters = (NAMESPACE,) if spec.namespaced else ()

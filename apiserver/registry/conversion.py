@@ -97,6 +97,37 @@ def convert(obj: JSONDict, api_version: str) -> JSONDict:
     return converted
 
 
+_UNCHANGED: Final = StoredObject.of({})  # marks an object its reader leaves as it is (no self-reference)
+
+
+class StoredReader(Protocol):
+    """A kind's decoding of stored objects (a CRD's pruning and defaulting by the stored version's schema)."""
+
+    def normalize(self, obj: JSONDict) -> JSONDict | None:
+        """`obj` as the kind decodes it from storage; None when decoding changes nothing."""
+        ...
+
+
+def stored_reader(spec: Any) -> StoredReader | None:
+    """The storage decoding of a spec's kind (`strategy.stored_reader`), None for kinds stored as served."""
+    reader: StoredReader | None = getattr(spec.strategy, "stored_reader", None)
+    return reader
+
+
+def decoded(stored: StoredObject, reader: StoredReader | None) -> StoredObject:
+    """`stored` as `reader` decodes it, once per object and reader (kept beside it like conversions); `stored`
+    itself without a reader or when decoding changes nothing."""
+    if reader is None:
+        return stored
+    # A CRD change makes a new reader (a new token), so its objects are decoded again.
+    key = f"decoded:{getattr(reader, 'token', id(reader))}"
+    view = stored.views.get(key)
+    if view is None:
+        normalized = reader.normalize(stored.obj)
+        view = stored.views[key] = _UNCHANGED if normalized is None else StoredObject.of(normalized)
+    return stored if view is _UNCHANGED else view
+
+
 def served(stored: StoredObject, api_version: str) -> StoredObject:
     """`stored` as `api_version` serves it, converted once per object and version and kept beside it."""
     if stored.obj.get("apiVersion") == api_version:
@@ -132,9 +163,13 @@ async def prepare_views(items: Sequence[StoredObject], api_version: str, convert
 
 
 async def served_all(
-    items: Sequence[StoredObject], api_version: str, converter: ObjectConverter | None
+    items: Sequence[StoredObject], api_version: str, converter: ObjectConverter | None,
+    reader: StoredReader | None = None,
 ) -> list[StoredObject]:
-    """Every item as `api_version` serves it, converting through `converter` in one call when one is needed."""
+    """Every item as `api_version` serves it: decoded by `reader`, then converted through `converter` in one
+    call when one is needed."""
+    if reader is not None:
+        items = [decoded(stored, reader) for stored in items]
     await prepare_views(items, api_version, converter)
     return [served(stored, api_version) for stored in items]
 

@@ -25,7 +25,7 @@ from apiserver.meta.resourceversion import (
 )
 from apiserver.registry.codec import decode
 from apiserver.registry.context import ListOptions, StoredObject
-from apiserver.registry.conversion import object_converter, served_all
+from apiserver.registry.conversion import object_converter, served_all, stored_reader
 from apiserver.registry.selection import ObjectPredicate, entry_predicate, prefix_end
 from apiserver.registry.spec import ResourceSpec
 from apiserver.registry.translation import translate
@@ -68,6 +68,7 @@ class Lister:
         self._consistent_timeout = consistent_timeout
         self._fresh_timeout = fresh_timeout
         self._converter = object_converter(spec)
+        self._reader = stored_reader(spec)
         # The last revision the cache failed to reach in time: reads at it go to storage without waiting again
         # (it was written outside the registry's prefix, or the cache is stuck; the next write moves on).
         self._unreachable = -1
@@ -81,7 +82,7 @@ class Lister:
         except StorageError as error:
             raise translate(error, self._spec) from None
         # Pages hold stored objects; they are served (converted) once the page is known, in one conversion call.
-        items = await served_all(result.items, self._spec.group_version, self._converter)
+        items = await served_all(result.items, self._spec.group_version, self._converter, self._reader)
         return dataclasses.replace(result, items=items)
 
     async def _read(self, plan: ListRead, query: ListQuery) -> ListResult:

@@ -11,7 +11,7 @@ from apiserver.meta.errors import ApiError
 from apiserver.meta.objects import JSONDict
 from apiserver.registry import codec
 from apiserver.registry.context import StoredObject
-from apiserver.registry.conversion import convert_with, object_converter, prepare_views, served
+from apiserver.registry.conversion import convert_with, decoded, object_converter, prepare_views, served, stored_reader
 from apiserver.registry.spec import ResourceSpec
 from apiserver.registry.translation import translate
 from apiserver.storage.errors import KeyNotFound, RevisionConflict, StorageError
@@ -27,6 +27,7 @@ class ObjectIO:
         self.storage = storage
         self._prefix = prefix
         self._converter = object_converter(spec)
+        self._reader = stored_reader(spec)
 
     def key(self, namespace: str, name: str) -> str:
         """The storage key of one object (the namespace is ignored for cluster-scoped resources)."""
@@ -37,7 +38,9 @@ class ObjectIO:
         return resource_prefix(self._prefix, self.spec.storage_path, namespace if self.spec.namespaced else "")
 
     async def served(self, stored: StoredObject) -> StoredObject:
-        """`stored` in the served version (through the kind's conversion webhook when it has one)."""
+        """`stored` in the served version: decoded as the kind decodes stored objects, then converted (through
+        the kind's conversion webhook when it has one)."""
+        stored = decoded(stored, self._reader)
         if self._converter is not None:
             await prepare_views((stored,), self.spec.group_version, self._converter)
         return served(stored, self.spec.group_version)

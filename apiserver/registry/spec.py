@@ -177,6 +177,11 @@ class ResourceSpec:
     # The type schema of a custom resource (a node with registry.schema.Schema's interface); None for built-ins,
     # whose schemas come from TypeSchemas. Not part of equality: a spec is identified by its declaration.
     schema: Any = field(default=None, compare=False, hash=False)
+    # The kind of this resource's lists (a CRD's `spec.names.listKind`); `<Kind>List` when not given.
+    list_kind: str = ""
+    # Discovery's verbs in the order it lists them (a CRD's discovery controller writes a fixed order); empty:
+    # the served verbs sorted by name, as the installer lists built-ins.
+    discovery_verbs: tuple[Verb, ...] = ()
 
     def __post_init__(self) -> None:
         if not (self.version and self.kind and self.plural):
@@ -185,6 +190,8 @@ class ResourceSpec:
             raise ValueError(f"plural must be lowercase: {self.plural!r}")
         if not self.singular:
             object.__setattr__(self, "singular", self.kind.lower())
+        if not self.list_kind:
+            object.__setattr__(self, "list_kind", self.kind + "List")
         if self.virtual and self.storage_path:
             raise ValueError(f"virtual resource {self.plural!r} cannot have a storage path")
         if not self.virtual and not self.storage_path:

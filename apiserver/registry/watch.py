@@ -13,7 +13,7 @@ from typing import Final, Self
 from apiserver.meta.errors import ApiError
 from apiserver.meta.objects import JSONDict
 from apiserver.registry.context import StoredObject
-from apiserver.registry.conversion import object_converter, pending, prepare_views, served
+from apiserver.registry.conversion import decoded, object_converter, pending, prepare_views, served, stored_reader
 from apiserver.registry.spec import ResourceSpec
 from apiserver.storage.interface import EventType
 from apiserver.storage.watchcache import Bookmark, CacheEvent, CacheWatch
@@ -57,6 +57,7 @@ class WatchStream:
         self._error = error
         self._initial_events_end = initial_events_end
         self._converter = object_converter(spec)
+        self._reader = stored_reader(spec)
         # An event `poll` took that needs a conversion webhook call first: `__anext__` serves it next.
         self._held: CacheEvent[StoredObject | None] | Bookmark | None = None
 
@@ -80,7 +81,7 @@ class WatchStream:
                 item = await self._watch.__anext__()
             if self._needs_call(item):
                 try:
-                    await prepare_views((item.entry.decoded,), self._spec.group_version, self._converter)
+                    await prepare_views((self._decoded(item),), self._spec.group_version, self._converter)
                 except ApiError as error:  # upstream's watch ends with the conversion error as its ERROR event
                     await self.aclose()
                     self._watch = None
@@ -102,10 +103,15 @@ class WatchStream:
                 return event
         return None
 
+    def _decoded(self, item: CacheEvent[StoredObject | None]) -> StoredObject:
+        stored = item.entry.decoded
+        assert stored is not None
+        return decoded(stored, self._reader)
+
     def _needs_call(self, item: CacheEvent[StoredObject | None] | Bookmark) -> bool:
         if self._converter is None or isinstance(item, Bookmark) or item.entry.decoded is None:
             return False
-        return pending(item.entry.decoded, self._spec.group_version)
+        return pending(self._decoded(item), self._spec.group_version)
 
     def _event(self, item: CacheEvent[StoredObject | None] | Bookmark) -> WatchEvent | None:
         if isinstance(item, Bookmark):
@@ -114,7 +120,7 @@ class WatchStream:
         stored = item.entry.decoded
         if stored is None:
             return None
-        return WatchEvent(_EVENT_TYPES[item.type], served(stored, self._spec.group_version))
+        return WatchEvent(_EVENT_TYPES[item.type], served(decoded(stored, self._reader), self._spec.group_version))
 
     def request_bookmark(self) -> None:
         """Ask for a BOOKMARK at the cache's current revision (the endpoint's periodic bookmark)."""

@@ -26,6 +26,7 @@ from typing import Any
 from apiserver.aggregation.apiservices import APIServiceIndex
 from apiserver.aggregation.backend import Backend
 from apiserver.aggregation.discovery import AggregatedDiscovery, RemoteDiscovery
+from apiserver.aggregation.openapi import RemoteOpenAPI
 from apiserver.aggregation.proxy import AggregationProxy
 from apiserver.aggregation.transport import ProxyClientCertificate, ProxyTLS
 from apiserver.client.client import ApiClient, Resource
@@ -279,6 +280,7 @@ class AggregationParts:
     backend: Backend
     remote_discovery: RemoteDiscovery
     discovery: AggregatedDiscovery
+    openapi: RemoteOpenAPI
 
 
 def build_aggregation(services: Any, endpoints: Any, *, endpoint_routing: bool,
@@ -290,7 +292,7 @@ def build_aggregation(services: Any, endpoints: Any, *, endpoint_routing: bool,
     backend = Backend(resolver, tls)
     remote_discovery = RemoteDiscovery(backend)
     return AggregationParts(index, resolver, tls, backend, remote_discovery,
-                            AggregatedDiscovery(index, remote_discovery))
+                            AggregatedDiscovery(index, remote_discovery), RemoteOpenAPI(backend))
 
 
 class AggregationLayer:
@@ -320,11 +322,11 @@ class AggregationLayer:
     def controllers(self) -> list[Callable[[], Controller]]:
         parts, resync = self.parts, self._resync
         return [lambda: APIServiceAvailabilityController(parts.index, parts.backend, parts.remote_discovery,
-                                                         resync=resync),
+                                                         resync=resync, openapi=parts.openapi),
                 CRDRegistrationController]
 
     def proxy(self, app: ASGIApp) -> ASGIApp:
         """`app` behind the aggregator's proxy (the innermost app of the filter chain)."""
         parts = self.parts
         return AggregationProxy(app, index=parts.index, resolver=parts.resolver, tls=parts.tls,
-                                reject_forwarding_redirects=self._reject_redirects)
+                                reject_forwarding_redirects=self._reject_redirects, openapi=parts.openapi)

@@ -158,10 +158,11 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     ))
     discovery = build_discovery_routes(holder, server_address=server_address(config), resources=resources,
                                        aggregator=aggregation.discovery)
-    index = paths_app(holder, lambda: [*health_paths(health), *NON_RESOURCE_PATHS])
+    index = paths_app(holder, lambda: [*health_paths(health), *NON_RESOURCE_PATHS,
+                                       *aggregation.discovery.root_paths()])
     router = build_router(
         health=health, version=build_version_info(), resources=resources, fallback=index,
-        routes=[*discovery, *build_openapi_routes(holder, catalog_schemas(holder)),
+        routes=[*discovery, *build_openapi_routes(holder, catalog_schemas(holder), remote=aggregation.parts.openapi),
                 Route("/metrics", metrics_app(metrics.registry)),
                 *issuer_discovery_routes(config, security),
                 Route(DEBUG_HEALTH_PATH, DebugHealthEndpoint(history=history, series=series,

@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 from twisted.web import http
 
 from apiserver.server.tls import tls_extension
+from apiserver.server.websocket_headers import handshake_headers, remember_handshake_headers
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,10 @@ class ApiRequest(daphne.http_protocol.WebRequest):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._parsePOSTFormSubmission = False
+
+    def process(self) -> Any:
+        remember_handshake_headers(self)  # Daphne joins repeated headers of a WebSocket handshake
+        return super().process()
 
 
 class PilothouseServer(daphne.server.Server):  # type: ignore[misc]
@@ -153,6 +158,8 @@ class PilothouseServer(daphne.server.Server):  # type: ignore[misc]
             scope.setdefault("extensions", {})["tls"] = extension
             if scope["type"] == "websocket":
                 scope.setdefault("scheme", "wss")  # Daphne leaves it out of WebSocket scopes
+        if scope["type"] == "websocket" and (headers := handshake_headers(protocol)) is not None:
+            scope["headers"] = headers  # one entry per header line (server/websocket_headers.py)
         return super().create_application(protocol, scope)
 
     def kill_all_applications(self) -> Deferred[None]:

@@ -74,3 +74,42 @@ def test_legacy_resource_lists_convert_to_aggregated_entries() -> None:
         {"resource": "nodes", "responseKind": {"group": "", "version": "", "kind": "NodeMetrics"}, "scope": "Cluster",
          "singularResource": "", "verbs": ["get"], "shortNames": ["nm"]},
     ]}
+
+
+def _local_api_service(group: str, version: str, priority: int, version_priority: int,
+                       labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"metadata": {"name": f"{version}.{group}", **({"labels": labels} if labels else {})},
+            "spec": {"group": group, "version": version, "groupPriorityMinimum": priority,
+                     "versionPriority": version_priority}}
+
+
+def test_a_users_local_api_service_of_an_unserved_group_version_is_listed_but_not_aggregated() -> None:
+    aggregated, _ = _discovery(_local_api_service("local.example.com", "v1", 20000, 10))
+    assert aggregated  # discovery must consult the aggregator now
+    names = [group["name"] for group in aggregated.group_list(CATALOG)]
+    assert names[:2] == ["local.example.com", "apiregistration.k8s.io"]  # 20000 beats every built-in group
+    assert aggregated.group(CATALOG, "local.example.com") == {
+        "kind": "APIGroup", "apiVersion": "v1", "name": "local.example.com",
+        "versions": [{"groupVersion": "local.example.com/v1", "version": "v1"}],
+        "preferredVersion": {"groupVersion": "local.example.com/v1", "version": "v1"}}
+    items = aggregated.aggregated_items(CATALOG, discovery_items(CATALOG, core=False))
+    assert "local.example.com" not in [item["metadata"]["name"] for item in items]
+    assert aggregated.root_paths() == ["/apis/local.example.com", "/apis/local.example.com/v1"]
+
+
+def test_automanaged_and_served_local_api_services_change_nothing() -> None:
+    automanaged = _local_api_service("stable.example.com", "v1", 1000, 100,
+                                     labels={"kube-aggregator.kubernetes.io/automanaged": "true"})
+    aggregated, _ = _discovery(automanaged)
+    assert not aggregated
+    users_apps, _ = _discovery(_local_api_service("apps", "v1", 1, 1))
+    plain, _ = _discovery(_api_service("metrics.k8s.io", "v1beta1", 100, 100))
+    listed = [group["name"] for group in users_apps.group_list(CATALOG)]
+    assert listed == [group["name"] for group in plain.group_list(CATALOG)][:-1]  # apps keeps its place
+
+
+def test_root_paths_list_each_remote_group_and_group_version() -> None:
+    aggregated, _ = _discovery(_api_service("wardle.example.com", "v1alpha1", 17900, 15),
+                               _api_service("wardle.example.com", "v1beta1", 17900, 20))
+    assert aggregated.root_paths() == ["/apis/wardle.example.com", "/apis/wardle.example.com/v1alpha1",
+                                       "/apis/wardle.example.com", "/apis/wardle.example.com/v1beta1"]

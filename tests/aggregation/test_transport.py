@@ -57,4 +57,7 @@ def test_the_index_changes_only_when_routing_changes() -> None:
     remote = index.remote("x.io", "v1")
     assert remote is not None and remote.available
     assert index.observe("MODIFIED", {"metadata": {"name": "v1.x.io"}, "spec": {"group": "x.io", "version": "v1"}})
-    assert index.remote("x.io", "v1") is None and not index
+    assert index.remote("x.io", "v1") is None and not index.remotes()
+    assert [local.name for local in index.user_locals()] == ["v1.x.io"]  # a user's local APIService stays listed
+    assert index.observe("DELETED", {"metadata": {"name": "v1.x.io"}})
+    assert not index

@@ -207,6 +207,76 @@ def test_discovery_lists_the_remote_group(server: ServerProcess, registered: str
     assert result.stdout.split() == ["runtimeclasses", "node.k8s.io/v1", "false", "RuntimeClass"]
 
 
+def test_openapi_v3_lists_and_proxies_the_remote_group_version(
+    server: ServerProcess, extension: ServerProcess, registered: str, kubectl: Kubectl
+) -> None:
+    key = "apis/node.k8s.io/v1"
+    remote_entry = _json(extension, "GET", "/openapi/v3")["paths"][key]
+    paths = _wait_for(lambda: key in (index := _json(server, "GET", "/openapi/v3")["paths"]) and index,
+                      "the remote group-version in /openapi/v3")
+    assert paths[key] == remote_entry
+    assert paths["api/v1"]["serverRelativeURL"].startswith("/openapi/v3/api/v1?hash=")
+    status, headers, body = _call(server, "GET", remote_entry["serverRelativeURL"])
+    assert status == 200, body
+    document = json.loads(body)
+    assert "/apis/node.k8s.io/v1/runtimeclasses" in document["paths"]
+    assert headers["etag"] == '"' + remote_entry["serverRelativeURL"].rpartition("hash=")[2] + '"'
+    result = kubectl.run("explain", "runtimeclasses.handler")
+    assert result.returncode == 0, result.stderr
+    header = "GROUP:      node.k8s.io\nKIND:       RuntimeClass\nVERSION:    v1\n\nFIELD: handler <string>"
+    assert header in result.stdout
+    assert "handler specifies the underlying runtime and configuration" in result.stdout
+
+
+def test_openapi_v2_merges_the_remote_paths_and_definitions(server: ServerProcess, registered: str) -> None:
+    def merged() -> Any:
+        swagger = _json(server, "GET", "/openapi/v2")
+        return swagger if "/apis/node.k8s.io/v1/runtimeclasses" in swagger["paths"] else None
+
+    swagger = _wait_for(merged, "the remote paths in /openapi/v2")
+    assert "/apis/node.k8s.io/v1/runtimeclasses/{name}" in swagger["paths"]
+    assert not any(path.startswith("/apis/node.k8s.io/v1beta1") for path in swagger["paths"])
+    assert swagger["definitions"]["io.k8s.api.node.v1.RuntimeClass"]["x-kubernetes-group-version-kind"] == [
+        {"group": "node.k8s.io", "kind": "RuntimeClass", "version": "v1"}]
+    assert "/api/v1/namespaces/{namespace}/pods" in swagger["paths"]
+    assert list(swagger["paths"]) == sorted(swagger["paths"])
+
+
+def test_root_lists_the_remote_group_paths(server: ServerProcess, registered: str) -> None:
+    paths = _json(server, "GET", "/")["paths"]
+    assert "/apis/node.k8s.io" in paths and "/apis/node.k8s.io/v1" in paths
+    assert paths == sorted(paths)
+
+
+def test_a_users_local_api_service_of_an_unserved_group_version(server: ServerProcess, kubectl: Kubectl) -> None:
+    name = "v1.local.example.com"
+    _json(server, "POST", APISERVICES, {
+        "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": name},
+        "spec": {"group": "local.example.com", "version": "v1", "groupPriorityMinimum": 100,
+                 "versionPriority": 10}}, expect=201)
+    try:
+        def local_condition() -> Any:
+            conditions = (_json(server, "GET", f"{APISERVICES}/{name}").get("status") or {}).get("conditions")
+            return conditions
+        assert _wait_for(local_condition, "the Local condition")[0] | {"lastTransitionTime": ""} == {
+            "type": "Available", "status": "True", "lastTransitionTime": "", "reason": "Local",
+            "message": "Local APIServices are always available"}
+        groups = _wait_for(lambda: [group for group in _json(server, "GET", "/apis")["groups"]
+                                    if group["name"] == "local.example.com"], "the group in /apis")
+        assert groups[0]["versions"] == [{"groupVersion": "local.example.com/v1", "version": "v1"}]
+        assert _json(server, "GET", "/apis/local.example.com")["preferredVersion"] == {
+            "groupVersion": "local.example.com/v1", "version": "v1"}
+        status, _, body = _call(server, "GET", "/apis/local.example.com/v1")
+        assert (status, json.loads(body)["message"]) == (404, "the server could not find the requested resource")
+        aggregated = json.loads(_call(server, "GET", "/apis", headers={"Accept": AGGREGATED})[2])
+        assert "local.example.com" not in [item["metadata"]["name"] for item in aggregated["items"]]
+        assert "/apis/local.example.com/v1" in _json(server, "GET", "/")["paths"]
+    finally:
+        _call(server, "DELETE", f"{APISERVICES}/{name}")
+    _wait_for(lambda: "local.example.com" not in [group["name"] for group in _json(server, "GET", "/apis")["groups"]],
+              "the group to leave /apis")
+
+
 def test_kubectl_get_apiservices_prints_local_and_remote(
     server: ServerProcess, registered: str, kubectl: Kubectl
 ) -> None:
@@ -276,12 +346,8 @@ def test_a_watch_streams_through_the_proxy(server: ServerProcess, registered: st
 
 
 def test_a_watch_over_a_websocket_is_relayed(server: ServerProcess, extension: ServerProcess, registered: str) -> None:
-    # Daphne's WebSocket handshake (autobahn) joins repeated headers with ", ", so the extension reads the two
-    # X-Remote-Group headers as one group: kubernetes-admin is authorized there by name instead.
-    binding = {"metadata": {"name": f"ws-watcher-{server.port}"},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "kubernetes-admin"}]}
-    assert _call(extension, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", binding)[0] == 201
+    # The extension authorizes kubernetes-admin only through its group system:masters, which reaches it as the
+    # second of two X-Remote-Group headers of the WebSocket handshake (server/websocket_headers.py).
     name = f"ws-{server.port}"
     path = f"{RUNTIME_CLASSES}?watch=true&fieldSelector=metadata.name%3D{name}"
     connection, head = _open_websocket(server, path, origin="https://console.example")

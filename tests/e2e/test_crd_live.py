@@ -65,9 +65,13 @@ spec:
 WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: {name}}}\nspec: {spec}\n"
 
 
-def install_crd(kubectl: Kubectl, tmp_path: Path, *, group: str, plural: str, kind: str, short: str) -> None:
+def install_crd(kubectl: Kubectl, tmp_path: Path, *, group: str, plural: str, kind: str, short: str,
+                list_kind: str = "") -> None:
     manifest = tmp_path / f"{plural}.yaml"
-    manifest.write_text(CRD.format(group=group, plural=plural, singular=kind.lower(), kind=kind, short=short))
+    text = CRD.format(group=group, plural=plural, singular=kind.lower(), kind=kind, short=short)
+    if list_kind:
+        text = text.replace(f"kind: {kind},", f"kind: {kind}, listKind: {list_kind},")
+    manifest.write_text(text)
     applied = kubectl.run("apply", "-f", str(manifest))
     assert applied.returncode == 0, applied.stderr
     waited = kubectl.run("wait", "--for=condition=Established", f"crd/{plural}.{group}", "--timeout=30s")
@@ -103,10 +107,13 @@ def test_discovery_lists_both_versions_with_the_storage_version_hash(server: Ser
                      {"groupVersion": "example.com/v1beta1", "version": "v1beta1"}],
         "preferredVersion": {"groupVersion": "example.com/v1", "version": "v1"}})
     hashes = []
-    for version, subresources in (("v1", ["widgets/scale", "widgets/status"]), ("v1beta1", ["widgets/status"])):
+    for version, subresources in (("v1", ["widgets/status", "widgets/scale"]), ("v1beta1", ["widgets/status"])):
         status, _, body = server.request("GET", f"/apis/example.com/{version}", client_cert=True)
         resources = json.loads(body)["resources"]
         assert [resource["name"] for resource in resources] == ["widgets", *subresources]
+        # The discovery controller's fixed verb order, not the installer's sorted one.
+        assert resources[0]["verbs"] == ["delete", "deletecollection", "get", "list", "patch", "create", "update",
+                                         "watch"]
         hashes.append(resources[0]["storageVersionHash"])
     assert hashes[0] == hashes[1]
 
@@ -244,3 +251,48 @@ def test_rbac_grants_custom_resources_by_name(widgets: Kubectl, namespace: str) 
     assert refused.stderr == (
         f'Error from server (Forbidden): widgets.example.com "shared" is forbidden: User "alice" cannot delete '
         f'resource "widgets" in API group "example.com" in the namespace "{namespace}"\n')
+
+
+def test_a_terminating_crd_keeps_serving_reads_until_its_objects_are_gone(
+    server: ServerProcess, namespace: str, tmp_path: Path
+) -> None:
+    kubectl = Kubectl(server.kubeconfig, tmp_path / "home")
+    install_crd(kubectl, tmp_path, group="held.example.com", plural="holds", kind="Hold", short="hd",
+                list_kind="HoldCatalog")
+    hold = "apiVersion: held.example.com/v1\nkind: Hold\nmetadata: {{name: {name}{extra}}}\nspec: {{replicas: 2}}\n"
+    created = kubectl.run("apply", "-n", namespace, "-f", "-",
+                          stdin=hold.format(name="kept", extra=", finalizers: [example.com/keep]"))
+    assert created.returncode == 0, created.stderr
+    deleted = kubectl.run("delete", "crd", "holds.held.example.com", "--wait=false")
+    assert deleted.returncode == 0, deleted.stderr
+    # The cleanup controller deletes the instance; its finalizer keeps it, and so the CRD, Terminating.
+    deadline = time.monotonic() + 30
+    while not (kept := kubectl.run("get", "hold", "kept", "-n", namespace, "-o",
+                                   "jsonpath={.metadata.deletionTimestamp}")).stdout:
+        assert kept.returncode == 0 and time.monotonic() < deadline, kept.stderr
+        time.sleep(0.1)
+    crd = kubectl.run("get", "crd", "holds.held.example.com", "-o", "custom-columns=NAME:.metadata.name,"
+                      'TERMINATING:.status.conditions[?(@.type=="Terminating")].status')
+    assert (crd.returncode, crd.stdout.split()) == (0, ["NAME", "TERMINATING", "holds.held.example.com", "True"])
+    listed = kubectl.run("get", "holds", "-n", namespace)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[:3] for line in listed.stdout.splitlines()] == [["NAME", "REPLICAS", "COLOR"],
+                                                                        ["kept", "2", "blue"]]
+    status, _, body = server.request("GET", f"/apis/held.example.com/v1/namespaces/{namespace}/holds",
+                                     client_cert=True)
+    assert (status, json.loads(body)["kind"]) == (200, "HoldCatalog")  # the CRD's own listKind
+    status, _, body = server.request("GET", "/apis/held.example.com/v1", client_cert=True)
+    assert status == 200
+    assert json.loads(body)["resources"][0]["verbs"] == ["delete", "deletecollection", "get", "list", "watch"]
+    refused = kubectl.run("create", "-n", namespace, "-f", "-", stdin=hold.format(name="late", extra=""))
+    assert refused.returncode == 1
+    assert refused.stderr == ('Error from server (MethodNotAllowed): error when creating "STDIN": create not allowed '
+                              "while custom resource definition is terminating\n")
+    released = kubectl.run("patch", "hold", "kept", "-n", namespace, "--type=merge", "-p",
+                           '{"metadata":{"finalizers":null}}')
+    assert released.returncode == 0, released.stderr
+    while (gone := kubectl.run("get", "crd", "holds.held.example.com")).returncode == 0:
+        assert time.monotonic() < deadline + 30, gone.stdout
+        time.sleep(0.1)
+    assert gone.stderr == ('Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io '
+                           '"holds.held.example.com" not found\n')

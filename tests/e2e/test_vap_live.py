@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
 
 from tests.e2e.conftest import BACKENDS
@@ -220,3 +221,47 @@ def test_status_reports_type_checking(api_client: k8s.ApiClient, namespace: str)
         "warning": "apps/v1, Kind=Deployment: ERROR: <input>:1:12: undefined field 'replicass'\n"
                    " | object.spec.replicass > 1\n"
                    " | ...........^"}]}}
+
+
+def impersonating(server: ServerProcess, user: str) -> k8s.ApiClient:
+    """The admin's client acting as `user` (Impersonate-User), so admission and RBAC see that user."""
+    configuration = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=str(server.kubeconfig), client_configuration=configuration)
+    return k8s.ApiClient(configuration, header_name="Impersonate-User", header_value=user)
+
+
+def grant(api_client: k8s.ApiClient, namespace: str, user: str, verbs: list[str]) -> None:
+    rbac = k8s.RbacAuthorizationV1Api(api_client)
+    rule = {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": verbs}
+    rbac.create_namespaced_role(namespace, {"metadata": {"name": f"{user}-deployments"}, "rules": [rule]})
+    rbac.create_namespaced_role_binding(namespace, {
+        "metadata": {"name": f"{user}-deployments"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{user}-deployments"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]})
+
+
+def test_authorizer_request_resource_checks_the_requesting_users_access(api_client: k8s.ApiClient,
+                                                                        server: ServerProcess,
+                                                                        namespace: str) -> None:
+    name = f"updaters-{namespace}"
+    install(api_client, policy(name, namespace, [{
+        "expression": "authorizer.requestResource.check('update').allowed()",
+        "message": "only users who may update deployments may create them"}]),
+        binding(f"{name}-binding", name, ["Deny"]))
+    grant(api_client, namespace, "alice", ["create", "get"])
+    with impersonating(server, "alice") as alice:
+        def denied_by_policy() -> ApiException | None:
+            error = create(alice, namespace, deployment("web", 1), dry_run=True)
+            return error if error is not None and "ValidatingAdmissionPolicy" in str(error.body) else None
+
+        refused = eventually(denied_by_policy)
+        assert refused.status == 422
+        assert json.loads(refused.body)["message"] == (
+            f"deployments.apps \"web\" is forbidden: ValidatingAdmissionPolicy '{name}' with binding "
+            f"'{name}-binding' denied request: only users who may update deployments may create them")
+        # The admin may update deployments, so the same request is admitted for them.
+        assert create(api_client, namespace, deployment("admins", 1)) is None
+        k8s.RbacAuthorizationV1Api(api_client).patch_namespaced_role(
+            "alice-deployments", namespace, {"rules": [{"apiGroups": ["apps"], "resources": ["deployments"],
+                                                        "verbs": ["create", "get", "update"]}]})
+        eventually(lambda: create(alice, namespace, deployment("web", 1)) is None)

@@ -71,9 +71,9 @@ async def test_status_changes_only_through_the_status_subresource(app: ResourceA
          'spec.maxUnavailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:"120%"}: must not be '
          "greater than 100%",
          [("FieldValueInvalid", "spec.maxUnavailable")]),
+        # ValidatePositiveIntOrPercent checks an integer with ValidateNonnegativeField: the number is printed.
         ({"minAvailable": -1},
-         'spec.minAvailable: Invalid value: intstr.IntOrString{Type:0, IntVal:-1, StrVal:""}: must be greater '
-         "than or equal to 0",
+         "spec.minAvailable: Invalid value: -1: must be greater than or equal to 0",
          [("FieldValueInvalid", "spec.minAvailable")]),
         ({"minAvailable": 1, "unhealthyPodEvictionPolicy": "Sometimes"},
          'spec.unhealthyPodEvictionPolicy: Unsupported value: "Sometimes": supported values: "AlwaysAllow", '

@@ -204,7 +204,7 @@ class ValidatingAdmissionPolicy:
         }
         review = getattr(self._context, "access_review", None)
         if compiled.uses_authorizer and review is not None:
-            authorizer = RequestAuthorizer(review, attributes.user, asyncio.get_running_loop())
+            authorizer = RequestAuthorizer.for_request(review, attributes, asyncio.get_running_loop())
             activation.update(dict.fromkeys(AUTHORIZER_VARIABLES, authorizer))
         return activation
 

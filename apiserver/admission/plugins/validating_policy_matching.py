@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from apiserver.admission.interface import AdmissionAttributes, NamespaceLister
+from apiserver.admission.plugins.rule_matching import (
+    is_namespace_request,
+    labels_of,
+    object_selector_matches,
+    rule_matches,
+)
 from apiserver.meta.errors import InternalError, NotFound
 from apiserver.meta.selectors import LabelSelector, SelectorError
 from apiserver.registry.catalog import ResourceCatalog
@@ -111,41 +117,14 @@ def rules_match(rules: Sequence[Mapping[str, Any]], attributes: AdmissionAttribu
                for rule in rules)
 
 
+def _rule_matches(rule: Mapping[str, Any], attributes: AdmissionAttributes, target: MatchedResource) -> bool:
+    return rule_matches(rule, attributes, target.group, target.version, target.resource)
+
+
 def _name_matches(rule: Mapping[str, Any], attributes: AdmissionAttributes) -> bool:
     """An empty resourceNames list matches every name."""
     names = rule.get("resourceNames") or []
     return not names or attributes.name in names
-
-
-def _rule_matches(rule: Mapping[str, Any], attributes: AdmissionAttributes, target: MatchedResource) -> bool:
-    return (_scope_matches(rule.get("scope"), attributes)
-            and _exact_or_wildcard(rule.get("operations"), str(attributes.operation))
-            and _exact_or_wildcard(rule.get("apiGroups"), target.group)
-            and _exact_or_wildcard(rule.get("apiVersions"), target.version)
-            and _resource_matches(rule.get("resources"), target.resource, attributes.subresource))
-
-
-def _scope_matches(scope: object, attributes: AdmissionAttributes) -> bool:
-    is_namespace = attributes.group == "" and attributes.resource == "namespaces"
-    if scope is None or scope == "*":
-        return True
-    if scope == "Namespaced":
-        return not is_namespace and attributes.namespace != ""
-    if scope == "Cluster":
-        return is_namespace or attributes.namespace == ""
-    return False
-
-
-def _exact_or_wildcard(items: object, requested: str) -> bool:
-    return isinstance(items, list) and any(item in ("*", requested) for item in items)
-
-
-def _resource_matches(resources: object, resource: str, subresource: str) -> bool:
-    for entry in resources if isinstance(resources, list) else ():
-        name, _, sub = str(entry).partition("/")
-        if name in ("*", resource) and sub in ("*", subresource):
-            return True
-    return False
 
 
 def _selector(selector: object) -> LabelSelector:
@@ -159,8 +138,7 @@ def _selector(selector: object) -> LabelSelector:
 
 async def _namespace_matches(selector: object, attributes: AdmissionAttributes, namespaces: NamespaceLister,
                              live_namespaces: NamespaceLister | None) -> bool:
-    is_namespace = attributes.group == "" and attributes.resource == "namespaces"
-    if not attributes.namespace and not is_namespace:
+    if not attributes.namespace and not is_namespace_request(attributes):
         return True  # a cluster-scoped request other than a namespace is never exempted
     parsed = _selector(selector)
     if parsed.is_empty():
@@ -172,13 +150,13 @@ async def namespace_labels(attributes: AdmissionAttributes, namespaces: Namespac
                            live_namespaces: NamespaceLister | None) -> Mapping[str, str]:
     """The labels the namespace selector sees: a namespace request's own object, else the request's namespace
     (from the cache, then from storage); MatchError with the NotFound text when it does not exist."""
-    if attributes.group == "" and attributes.resource == "namespaces":
+    if is_namespace_request(attributes):
         own = attributes.object if attributes.object is not None else attributes.old_object
-        return _labels(own)
+        return labels_of(own)
     namespace = await namespace_object(attributes.namespace, namespaces, live_namespaces)
     if namespace is None:
         raise MatchError(NotFound("namespaces", attributes.namespace).message)
-    return _labels(namespace)
+    return labels_of(namespace)
 
 
 async def namespace_object(name: str, namespaces: NamespaceLister,
@@ -191,16 +169,7 @@ async def namespace_object(name: str, namespaces: NamespaceLister,
 
 
 def _object_matches(selector: object, attributes: AdmissionAttributes) -> bool:
-    parsed = _selector(selector)
-    if parsed.is_empty():
-        return True
-    return any(obj is not None and parsed.matches(_labels(obj)) for obj in (attributes.object, attributes.old_object))
-
-
-def _labels(obj: Mapping[str, Any] | None) -> Mapping[str, str]:
-    metadata = (obj or {}).get("metadata")
-    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
-    return labels if isinstance(labels, Mapping) else {}
+    return object_selector_matches(_selector(selector), attributes)
 
 
 def _rules(value: object) -> list[Mapping[str, Any]]:

@@ -44,8 +44,8 @@ class ConditionMatcher:
         expressions = [str(condition.get("expression", "")) for condition in webhook.match_conditions]
         values = {**activation, "authorizer": None}
         if self._access_review is not None and any("authorizer" in expression for expression in expressions):
-            values["authorizer"] = RequestAuthorizer(self._access_review, attributes.user,
-                                                     asyncio.get_running_loop())
+            values["authorizer"] = RequestAuthorizer.for_request(self._access_review, attributes,
+                                                                 asyncio.get_running_loop())
             matched, errors = await asyncio.to_thread(self._evaluate, expressions, values)
         else:
             matched, errors = self._evaluate(expressions, values)

@@ -7,14 +7,18 @@ version its rule names. Selector errors are only reported for webhooks whose rul
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from apiserver.admission.interface import AdmissionAttributes, PluginContext
+from apiserver.admission.plugins.rule_matching import (
+    is_namespace_request,
+    labels_of,
+    object_selector_matches,
+    rule_matches,
+)
 from apiserver.admission.plugins.webhooks_source import GROUP, Webhook
 from apiserver.meta.errors import ApiError, InternalError, NotFound
-from apiserver.meta.objects import JSONDict
 from apiserver.meta.selectors import LabelSelector
 from apiserver.registry.catalog import ResourceCatalog
 
@@ -52,41 +56,6 @@ def is_exempt(attributes: AdmissionAttributes) -> bool:
     return attributes.group == GROUP and attributes.kind in EXEMPT_KINDS
 
 
-def _is_namespace_request(group: str, version: str, resource: str) -> bool:
-    return (group, version, resource) == ("", "v1", "namespaces")
-
-
-def rule_matches(rule: Mapping[str, Any], attributes: AdmissionAttributes, group: str, version: str,
-                 resource: str) -> bool:
-    """rules.Matcher: scope, operation, group, version and resource (with `*` and `resource/subresource`)."""
-    return (_scope_matches(rule.get("scope") or "*", attributes, group, version, resource)
-            and _listed(rule.get("operations"), str(attributes.operation))
-            and _listed(rule.get("apiGroups"), group)
-            and _listed(rule.get("apiVersions"), version)
-            and _resource_matches(rule.get("resources") or (), resource, attributes.subresource))
-
-
-def _listed(values: Any, value: str) -> bool:
-    return any(entry in ("*", value) for entry in values or ())
-
-
-def _scope_matches(scope: str, attributes: AdmissionAttributes, group: str, version: str, resource: str) -> bool:
-    is_namespace = _is_namespace_request(group, version, resource)
-    if scope == "Namespaced":
-        return not is_namespace and bool(attributes.namespace)
-    if scope == "Cluster":
-        return is_namespace or not attributes.namespace
-    return True
-
-
-def _resource_matches(resources: Any, resource: str, subresource: str) -> bool:
-    for entry in resources:
-        name, _, sub = str(entry).partition("/")
-        if name in ("*", resource) and sub in ("*", subresource):
-            return True
-    return False
-
-
 def _rules_invocation(webhook: Webhook, attributes: AdmissionAttributes,
                       catalog: ResourceCatalog | None) -> Invocation | None:
     for rule in webhook.rules:
@@ -107,36 +76,24 @@ def _rules_invocation(webhook: Webhook, attributes: AdmissionAttributes,
     return None
 
 
-def object_selector_matches(selector: LabelSelector, attributes: AdmissionAttributes) -> bool:
-    """Either the new or the old object carries matching labels."""
-    if selector.is_empty():
-        return True
-    return any(obj is not None and selector.matches(_labels(obj)) for obj in (attributes.object, attributes.old_object))
-
-
-def _labels(obj: JSONDict) -> Mapping[str, str]:
-    labels = (obj.get("metadata") or {}).get("labels")
-    return labels if isinstance(labels, Mapping) else {}
-
-
 async def namespace_selector_matches(selector: LabelSelector, attributes: AdmissionAttributes,
                                      context: PluginContext) -> bool:
     """namespace.Matcher: cluster-scoped objects always match (except namespaces themselves, which match on
     their own labels); raises NotFound when the namespace does not exist."""
-    is_namespace = _is_namespace_request(attributes.group, attributes.version, attributes.resource)
+    is_namespace = is_namespace_request(attributes)
     if not attributes.namespace and not is_namespace:
         return True
     if selector.is_empty():
         return True
     if is_namespace and not attributes.subresource and attributes.object is not None:
-        return selector.matches(_labels(attributes.object))
+        return selector.matches(labels_of(attributes.object))
     name = attributes.namespace or attributes.name
     namespace = await context.namespaces.get(name)
     if namespace is None:
         namespace = await context.live_namespaces.get(name)
     if namespace is None:
         raise NotFound("namespaces", name)
-    return selector.matches(_labels(namespace))
+    return selector.matches(labels_of(namespace))
 
 
 async def invocation_for(webhook: Webhook, attributes: AdmissionAttributes, context: PluginContext,

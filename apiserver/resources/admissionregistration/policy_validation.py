@@ -15,6 +15,7 @@ from typing import Any, Final
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, name_is_dns_subdomain
 from apiserver.registry.context import RequestContext
 from apiserver.registry.strategy import DefaultStrategy, MutableObject
+from apiserver.resources.admissionregistration.matching_rules import FAILURE_POLICIES, strings
 from apiserver.resources.admissionregistration.policy_validation_expressions import (
     validate_audit_annotations,
     validate_match_conditions,
@@ -22,8 +23,6 @@ from apiserver.resources.admissionregistration.policy_validation_expressions imp
     validate_variables,
 )
 from apiserver.resources.admissionregistration.policy_validation_rules import (
-    FAILURE_POLICIES,
-    strings,
     validate_match_resources,
     validate_param_kind,
     validate_param_ref,

@@ -11,17 +11,14 @@ from typing import Any, Final
 
 from apiserver.cel import CelType
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, validate_label_name
+from apiserver.resources.admissionregistration.matching_rules import MAX_MATCH_CONDITIONS
 from apiserver.resources.admissionregistration.policy_validation_cel import (
     Declarations,
     compile_checked,
     validate_expression,
     variables_type,
 )
-from apiserver.resources.admissionregistration.policy_validation_rules import (
-    MAX_MATCH_CONDITIONS,
-    VALIDATION_REASONS,
-    is_cel_identifier,
-)
+from apiserver.resources.admissionregistration.policy_validation_rules import VALIDATION_REASONS, is_cel_identifier
 
 MAX_AUDIT_ANNOTATIONS: Final = 20
 MAX_AUDIT_ANNOTATION_VALUE_EXPRESSION_LENGTH: Final = 5 * 1024

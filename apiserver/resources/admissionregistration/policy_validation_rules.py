@@ -1,9 +1,9 @@
 """The parts of admission policies that bindings share: match resources, rules, parameter references, actions.
 
 Upstream's pkg/apis/admissionregistration/validation (v1.32): validateMatchResources, validateNamedRuleWithOperations,
-validateParamRef, validateValidationActions, validateParamKind, and the match-condition and variable name rules.
-Messages and paths are upstream's; list values print as JSON string lists (`[]string{...}`) where upstream prints
-its named slice types (`[]admissionregistration.OperationType{...}`).
+validateParamRef, validateValidationActions, validateParamKind, and the variable name rules; the rules themselves are
+`matching_rules`, shared with webhooks. Messages and paths are upstream's; validationActions print as `[]string{...}`
+where upstream prints its named slice type (`[]admissionregistration.ValidationAction{...}`).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from apiserver.meta.selector_validation import validate_label_selector
 from apiserver.meta.validation import (
     FieldError,
     FieldErrors,
@@ -19,16 +20,15 @@ from apiserver.meta.validation import (
     is_dns1123_subdomain,
     is_valid_path_segment_name,
 )
-from apiserver.resources.policy.validation import validate_label_selector
+from apiserver.resources.admissionregistration.matching_rules import (
+    MATCH_POLICIES,
+    strings,
+    validate_rule_with_operations,
+)
 
-FAILURE_POLICIES: Final = ("Fail", "Ignore")
-MATCH_POLICIES: Final = ("Equivalent", "Exact")
-OPERATIONS: Final = ("*", "CONNECT", "CREATE", "DELETE", "UPDATE")
-SCOPES: Final = ("*", "Cluster", "Namespaced")
 VALIDATION_ACTIONS: Final = ("Audit", "Deny", "Warn")
 PARAMETER_NOT_FOUND_ACTIONS: Final = ("Deny", "Allow")
 VALIDATION_REASONS: Final = ("Forbidden", "Invalid", "RequestEntityTooLarge")
-MAX_MATCH_CONDITIONS: Final = 64
 
 _CEL_IDENTIFIER = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _CEL_RESERVED: Final = frozenset({
@@ -40,11 +40,6 @@ _CEL_RESERVED: Final = frozenset({
 def is_cel_identifier(name: str) -> bool:
     """A CEL IDENT that is not a reserved word (variable names)."""
     return _CEL_IDENTIFIER.fullmatch(name) is not None and name not in _CEL_RESERVED
-
-
-def strings(value: object) -> list[str]:
-    """A JSON list of strings as decoded (anything else reads as empty)."""
-    return [str(item) for item in value] if isinstance(value, list) else []
 
 
 def validate_match_resources(resources: Mapping[str, Any], path: FieldPath) -> FieldErrors:
@@ -78,78 +73,6 @@ def validate_named_rule(rule: Mapping[str, Any], path: FieldPath) -> FieldErrors
             errors.append(FieldError.duplicate(at, name))
         seen.add(name)
     return [*errors, *validate_rule_with_operations(rule, path)]
-
-
-def validate_rule_with_operations(rule: Mapping[str, Any], path: FieldPath) -> FieldErrors:
-    """validateRuleWithOperations: operations, then the rule (subresources allowed)."""
-    errors: FieldErrors = []
-    operations = strings(rule.get("operations"))
-    if not operations:
-        errors.append(FieldError.required(path.child("operations")))
-    if len(operations) > 1 and "*" in operations:
-        errors.append(FieldError.invalid(path.child("operations"), operations,
-                                         "if '*' is present, must not specify other operations"))
-    for index, operation in enumerate(operations):
-        if operation not in OPERATIONS:
-            errors.append(FieldError.not_supported(path.child("operations").index(index), operation, OPERATIONS))
-    return [*errors, *_validate_rule(rule, path)]
-
-
-def _validate_rule(rule: Mapping[str, Any], path: FieldPath) -> FieldErrors:
-    errors: FieldErrors = []
-    groups, versions = strings(rule.get("apiGroups")), strings(rule.get("apiVersions"))
-    if not groups:
-        errors.append(FieldError.required(path.child("apiGroups")))
-    if len(groups) > 1 and "*" in groups:
-        errors.append(FieldError.invalid(path.child("apiGroups"), groups,
-                                         "if '*' is present, must not specify other API groups"))
-    if not versions:
-        errors.append(FieldError.required(path.child("apiVersions")))
-    if len(versions) > 1 and "*" in versions:
-        errors.append(FieldError.invalid(path.child("apiVersions"), versions,
-                                         "if '*' is present, must not specify other API versions"))
-    errors.extend(FieldError.required(path.child("apiVersions").index(index))
-                  for index, version in enumerate(versions) if not version)
-    errors.extend(_validate_resources(strings(rule.get("resources")), path.child("resources")))
-    scope = rule.get("scope")
-    if scope is not None and scope not in SCOPES:
-        errors.append(FieldError.not_supported(path.child("scope"), scope, SCOPES))
-    return errors
-
-
-def _validate_resources(resources: Sequence[str], path: FieldPath) -> FieldErrors:
-    """validateResources: `x/*`, `*/x`, `*/*` and `*` may not overlap other entries."""
-    errors: FieldErrors = []
-    if not resources:
-        errors.append(FieldError.required(path))
-    with_any_subresource: set[str] = set()  # x/*
-    under_any_resource: set[str] = set()  # */x
-    has_plain = False
-    for index, entry in enumerate(resources):
-        if not entry:
-            errors.append(FieldError.required(path.index(index)))
-            continue
-        resource, slash, subresource = entry.partition("/")
-        if not slash:
-            has_plain = entry != "*"
-            continue
-        if resource in with_any_subresource:
-            errors.append(FieldError.invalid(path.index(index), entry,
-                                             f"if '{resource}/*' is present, must not specify {entry}"))
-        if subresource in under_any_resource:
-            errors.append(FieldError.invalid(path.index(index), entry,
-                                             f"if '*/{subresource}' is present, must not specify {entry}"))
-        if subresource == "*":
-            with_any_subresource.add(resource)
-        if resource == "*":
-            under_any_resource.add(subresource)
-    if len(resources) > 1 and "*/*" in resources:
-        errors.append(FieldError.invalid(path, list(resources),
-                                         "if '*/*' is present, must not specify other resources"))
-    if "*" in resources and has_plain:
-        errors.append(FieldError.invalid(path, list(resources),
-                                         "if '*' is present, must not specify other resources without subresources"))
-    return errors
 
 
 def validate_param_kind(kind: Mapping[str, Any], path: FieldPath) -> FieldErrors:

@@ -13,19 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from apiserver.meta.selector_validation import has_invalid_label_value_in_selector, validate_label_selector
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, is_dns1123_subdomain
 from apiserver.registry.strategy import DefaultStrategy, MutableObject, RequestContext
-from apiserver.resources.admissionregistration.webhook_validation_client import validate_client_config
-from apiserver.resources.admissionregistration.webhook_validation_rules import (
-    has_recognized_review_version,
-    validate_match_conditions,
-    validate_review_versions,
+from apiserver.resources.admissionregistration.matching_rules import (
+    FAILURE_POLICIES,
+    MATCH_POLICIES,
     validate_rule_with_operations,
 )
-from apiserver.resources.policy.validation import has_invalid_label_value_in_selector, validate_label_selector
+from apiserver.resources.admissionregistration.webhook_validation_client import (
+    has_recognized_review_version,
+    validate_client_config,
+    validate_review_versions,
+)
+from apiserver.resources.admissionregistration.webhook_validation_rules import validate_match_conditions
 
-FAILURE_POLICIES = ("Fail", "Ignore")
-MATCH_POLICIES = ("Equivalent", "Exact")
 SIDE_EFFECT_CLASSES = ("None", "NoneOnDryRun")
 REINVOCATION_POLICIES = ("IfNeeded", "Never")
 # The Go field order of MutatingWebhook / ValidatingWebhook, RuleWithOperations and ServiceReference.
@@ -95,7 +97,8 @@ class WebhookConfigurationStrategy(DefaultStrategy):
         old_webhooks = _webhooks(old)
         names = [str(webhook.get("name") or "") for webhook in old_webhooks]
         options = _Options(
-            require_recognized_versions=all(has_recognized_review_version(webhook) for webhook in old_webhooks),
+            require_recognized_versions=all(has_recognized_review_version(webhook.get("admissionReviewVersions"))
+                                           for webhook in old_webhooks),
             require_unique_names=len(set(names)) == len(names),
             allow_invalid_label_values=any(
                 has_invalid_label_value_in_selector(webhook.get(key))

@@ -1,17 +1,21 @@
-"""A webhook's clientConfig: exactly one of url and service, each with upstream's rules.
+"""How the API server calls a webhook: its clientConfig (exactly one of url and service, each with upstream's
+rules) and the review versions (AdmissionReview, ConversionReview) it speaks.
 
-Upstream v1.32 k8s.io/apiserver/pkg/util/webhook/validation.go (ValidateWebhookURL, ValidateWebhookService), also
-used for CRD conversion webhooks.
+Upstream v1.32 k8s.io/apiserver/pkg/util/webhook/validation.go (ValidateWebhookURL, ValidateWebhookService) and
+pkg/apis/admissionregistration/validation's validateAdmissionReviewVersions, which apiextensions' conversion
+review versions follow; used by admission webhooks and CRD conversion webhooks alike.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
-from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, is_dns1123_subdomain
+from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, is_dns1035_label, is_dns1123_subdomain
 
-_FORM = "; desired format: https://host[/path]"
+ACCEPTED_REVIEW_VERSIONS: Final = ("v1", "v1beta1")
+_FORM: Final = "; desired format: https://host[/path]"
+_REQUIRED_REVIEW_VERSION: Final = f"must specify one of {', '.join(ACCEPTED_REVIEW_VERSIONS)}"
 
 
 def validate_client_config(client_config: object, path: FieldPath) -> FieldErrors:
@@ -78,3 +82,30 @@ def _path_errors(path: FieldPath, url_path: str) -> FieldErrors:
         errors.extend(FieldError.invalid(path, url_path, f"segment[{index}]: {failure}")
                       for failure in is_dns1123_subdomain(step))
     return errors
+
+
+def validate_review_versions(value: object, path: FieldPath, *, require_recognized: bool,
+                             required_detail: str = _REQUIRED_REVIEW_VERSION) -> FieldErrors:
+    """validateAdmissionReviewVersions / validateConversionReviewVersions: at least one, no duplicates, DNS-1035
+    labels, and (when `require_recognized`) one this server speaks. Upstream words the missing list differently
+    for the two: CRD conversion passes `required_detail=""`."""
+    versions = [str(item) for item in value] if isinstance(value, list) else []
+    if not versions:
+        return [FieldError.required(path, required_detail)]
+    errors: FieldErrors = []
+    seen: set[str] = set()
+    for index, version in enumerate(versions):
+        if version in seen:
+            errors.append(FieldError.invalid(path.index(index), version, "duplicate version"))
+            continue
+        seen.add(version)
+        errors.extend(FieldError.invalid(path.index(index), version, message) for message in is_dns1035_label(version))
+    if require_recognized and not seen & set(ACCEPTED_REVIEW_VERSIONS):
+        errors.append(FieldError.invalid(path, versions,
+                                         f"must include at least one of {', '.join(ACCEPTED_REVIEW_VERSIONS)}"))
+    return errors
+
+
+def has_recognized_review_version(versions: object) -> bool:
+    """Whether a list of review versions names one this server speaks."""
+    return isinstance(versions, list) and any(str(version) in ACCEPTED_REVIEW_VERSIONS for version in versions)

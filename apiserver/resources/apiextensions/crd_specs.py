@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from apiserver.registry.spec import ALL_VERBS, ResourceSpec, SelectableField, Subresource
+from apiserver.registry.spec import ALL_VERBS, ResourceSpec, SelectableField, Subresource, Verb
 from apiserver.resources.apiextensions.custom_resources import CustomResourceStrategy, ScalePaths, structural_engine
 from apiserver.resources.apiextensions.custom_resources_columns import printer_columns
+from apiserver.resources.apiextensions.custom_resources_reads import StoredObjectReader
 from apiserver.resources.apiextensions.custom_resources_schema import schema_node, version_schema
 
 CLEANUP_FINALIZER: Final = "customresourcecleanup.apiextensions.k8s.io"
@@ -24,6 +25,10 @@ ESTABLISHED: Final = "Established"
 NAMES_ACCEPTED: Final = "NamesAccepted"
 TERMINATING: Final = "Terminating"
 SCALE_GROUP: Final = "autoscaling"
+# The verbs upstream's CRD discovery controller lists, in its order (not sorted); fewer while Terminating.
+DISCOVERY_VERBS: Final = (Verb.DELETE, Verb.DELETECOLLECTION, Verb.GET, Verb.LIST, Verb.PATCH, Verb.CREATE,
+                          Verb.UPDATE, Verb.WATCH)
+TERMINATING_DISCOVERY_VERBS: Final = (Verb.DELETE, Verb.DELETECOLLECTION, Verb.GET, Verb.LIST, Verb.WATCH)
 
 
 def crd_names(crd: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -61,14 +66,16 @@ def specs_from_crd(crd: Mapping[str, Any], *,
     if not (group and plural and kind and storage_version):
         raise ValueError(f"customresourcedefinition {crd.get('metadata', {}).get('name')!r} cannot be served")
     converter = converter_for(crd, webhook_converter)
-    return tuple(_version_spec(crd, version, names, group, storage_version, converter)
+    reader = StoredObjectReader.of(crd, group, kind)
+    return tuple(_version_spec(crd, version, names, group, storage_version, converter, reader)
                  for version in spec.get("versions") or () if version.get("served"))
 
 
 def _version_spec(crd: Mapping[str, Any], version: Mapping[str, Any], names: Mapping[str, Any], group: str,
-                  storage_version: str, converter: Any) -> ResourceSpec:
+                  storage_version: str, converter: Any, reader: StoredObjectReader) -> ResourceSpec:
     spec = crd.get("spec") or {}
     kind, plural = str(names["kind"]), str(names["plural"])
+    terminating = condition_is_true(crd, TERMINATING)
     subresources = version.get("subresources") or spec.get("subresources") or {}
     has_status = "status" in subresources
     scale = subresources.get("scale")
@@ -76,8 +83,8 @@ def _version_spec(crd: Mapping[str, Any], version: Mapping[str, Any], names: Map
     node = schema_node(openapi_schema)
     strategy = CustomResourceStrategy(kind, node, structural_engine(openapi_schema), has_status=has_status,
                                       scale=ScalePaths.of(scale) if isinstance(scale, Mapping) else None,
-                                      group=group, plural=plural, terminating=condition_is_true(crd, TERMINATING),
-                                      openapi_schema=openapi_schema, converter=converter)
+                                      group=group, plural=plural, terminating=terminating,
+                                      openapi_schema=openapi_schema, converter=converter, stored_reader=reader)
     served_subresources: list[Subresource] = []
     if has_status:
         served_subresources.append(Subresource("status", kind))
@@ -93,6 +100,8 @@ def _version_spec(crd: Mapping[str, Any], version: Mapping[str, Any], names: Map
         columns=printer_columns(columns_source),
         selectable_fields=tuple(_selectable(field) for field in version.get("selectableFields") or ()),
         storage_path=f"{group}/{plural}", storage_version=f"{group}/{storage_version}", schema=node,
+        list_kind=str(names.get("listKind") or kind + "List"),
+        discovery_verbs=TERMINATING_DISCOVERY_VERBS if terminating else DISCOVERY_VERBS,
     )
 
 

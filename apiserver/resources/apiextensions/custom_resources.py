@@ -84,8 +84,11 @@ class CustomResourceStrategy(DefaultStrategy):
     def __init__(self, kind: str, node: Schema, structural: Any = None, *, has_status: bool = False,
                  scale: ScalePaths | None = None, group: str = "", plural: str = "",
                  terminating: bool = False, openapi_schema: Mapping[str, Any] | None = None,
-                 converter: Any = None) -> None:
+                 converter: Any = None, stored_reader: Any = None) -> None:
         self.kind = kind
+        # Prunes and defaults objects read from storage (custom_resources_reads.StoredObjectReader), shared by
+        # the CRD's versions; None for the decoders it holds itself.
+        self.stored_reader = stored_reader
         # The CRD's conversion hook (crd_specs.converter_for): None converts by rewriting apiVersion.
         self.converter = converter
         self.openapi_schema = openapi_schema

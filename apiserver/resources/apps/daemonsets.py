@@ -3,6 +3,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from apiserver.meta.errors import go_quote
+from apiserver.meta.govalues import go_int_or_string, go_invalid, go_label_selector, go_not_supported, go_string_map
+from apiserver.meta.intorstring import (
+    int_or_percent_value,
+    validate_not_more_than_100_percent,
+    validate_positive_int_or_percent,
+)
+from apiserver.meta.selector_validation import validate_label_selector
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath
 from apiserver.registry.columns import dig, format_labels, integer
 from apiserver.registry.context import RequestContext
@@ -45,7 +53,7 @@ def _template_generation(obj: MutableObject) -> int:
 def _go_strategy(strategy: dict[str, Any]) -> str:
     # A set rollingUpdate is a pointer: Go prints its address, which cannot be reproduced.
     rolling = "nil" if strategy.get("rollingUpdate") is None else "0xc000000000"
-    kind = rules.go_quote(str(strategy.get("type", "")))
+    kind = go_quote(str(strategy.get("type", "")))
     return f"&apps.DaemonSetUpdateStrategy{{Type:{kind}, RollingUpdate:(*apps.RollingUpdateDaemonSet)({rolling})}}"
 
 
@@ -55,20 +63,20 @@ def _validate_update_strategy(strategy: dict[str, Any], path: FieldPath) -> Fiel
     if kind == ON_DELETE:
         return []
     if kind != ROLLING_UPDATE:
-        return [rules.go_not_supported(path, _go_strategy(strategy), [ROLLING_UPDATE, ON_DELETE])]
+        return [go_not_supported(path, _go_strategy(strategy), [ROLLING_UPDATE, ON_DELETE])]
     rolling = strategy.get("rollingUpdate")
     if not isinstance(rolling, dict):
         return [FieldError.required(path.child("rollingUpdate"))]
     path = path.child("rollingUpdate")
     unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
-    errors = [*rules.positive_int_or_percent(unavailable, path.child("maxUnavailable")),
-              *rules.positive_int_or_percent(surge, path.child("maxSurge")),
-              *rules.not_more_than_100_percent(unavailable, path.child("maxUnavailable")),
-              *rules.not_more_than_100_percent(surge, path.child("maxSurge"))]
-    has_unavailable = rules.int_or_percent_value(unavailable) != 0
-    has_surge = rules.int_or_percent_value(surge) != 0
+    errors = [*validate_positive_int_or_percent(unavailable, path.child("maxUnavailable")),
+              *validate_positive_int_or_percent(surge, path.child("maxSurge")),
+              *validate_not_more_than_100_percent(unavailable, path.child("maxUnavailable")),
+              *validate_not_more_than_100_percent(surge, path.child("maxSurge"))]
+    has_unavailable = int_or_percent_value(unavailable) != 0
+    has_surge = int_or_percent_value(surge) != 0
     if has_unavailable and has_surge:
-        errors.append(rules.go_invalid(path.child("maxSurge"), rules.go_int_or_string(surge),
+        errors.append(go_invalid(path.child("maxSurge"), go_int_or_string(surge),
                                        "may not be set when maxUnavailable is non-zero"))
     elif not has_unavailable and not has_surge:
         errors.append(FieldError.required(path.child("maxUnavailable"), "cannot be 0 when maxSurge is 0"))
@@ -78,18 +86,18 @@ def _validate_update_strategy(strategy: dict[str, Any], path: FieldPath) -> Fiel
 def validate_daemon_set_spec(spec: dict[str, Any], path: FieldPath) -> FieldErrors:
     """ValidateDaemonSetSpec."""
     selector = spec.get("selector")
-    errors = rules.validate_label_selector(selector, path.child("selector"))
+    errors = validate_label_selector(selector, path.child("selector"))
     parsed = rules.selector_of(selector)
     template = spec.get("template")
     template = template if isinstance(template, dict) else {}
     template_path = path.child("template")
     labels = rules.mapping_of(template, "metadata", "labels")
     if parsed is not None and not parsed.matches({str(key): str(value) for key, value in labels.items()}):
-        errors.append(rules.go_invalid(template_path.child("metadata", "labels"),
-                                       rules.go_string_map(rules.mapping_of(template, "metadata").get("labels")),
+        errors.append(go_invalid(template_path.child("metadata", "labels"),
+                                       go_string_map(rules.mapping_of(template, "metadata").get("labels")),
                                        rules.SELECTOR_MISMATCH))
     if selector is not None and rules.is_empty_selector(selector):
-        errors.append(rules.go_invalid(path.child("selector"), rules.go_label_selector(selector),
+        errors.append(go_invalid(path.child("selector"), go_label_selector(selector),
                                        "empty selector is invalid for daemonset"))
     errors += validate_pod_template(template, template_path)
     errors += rules.always_restart(template, template_path, "DaemonSet")

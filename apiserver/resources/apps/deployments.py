@@ -3,6 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from apiserver.meta.errors import go_quote
+from apiserver.meta.govalues import go_int_or_string, go_invalid, go_not_supported
+from apiserver.meta.intorstring import (
+    int_or_percent_value,
+    validate_not_more_than_100_percent,
+    validate_positive_int_or_percent,
+)
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath
 from apiserver.registry.columns import dig, integer, label_selector_string
 from apiserver.registry.context import RequestContext
@@ -59,7 +66,7 @@ def default_deployment(obj: MutableObject) -> None:
 def _go_strategy(strategy: MutableObject) -> str:
     # A set rollingUpdate is a pointer: Go prints its address, which cannot be reproduced.
     rolling = "nil" if strategy.get("rollingUpdate") is None else "0xc000000000"
-    kind = rules.go_quote(str(strategy.get("type", "")))
+    kind = go_quote(str(strategy.get("type", "")))
     return f"apps.DeploymentStrategy{{Type:{kind}, RollingUpdate:(*apps.RollingUpdateDeployment)({rolling})}}"
 
 
@@ -73,17 +80,17 @@ def validate_strategy(strategy: MutableObject, path: FieldPath) -> FieldErrors:
         return [FieldError.forbidden(path.child("rollingUpdate"),
                                      "may not be specified when strategy `type` is 'Recreate'")]
     if kind != ROLLING_UPDATE:
-        return [rules.go_not_supported(path, _go_strategy(strategy), [RECREATE, ROLLING_UPDATE])]
+        return [go_not_supported(path, _go_strategy(strategy), [RECREATE, ROLLING_UPDATE])]
     if not isinstance(rolling, dict):
         return [FieldError.required(path.child("rollingUpdate"), "this should be defaulted and never be nil")]
     path = path.child("rollingUpdate")
     unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
-    errors = [*rules.positive_int_or_percent(unavailable, path.child("maxUnavailable")),
-              *rules.positive_int_or_percent(surge, path.child("maxSurge"))]
-    if rules.int_or_percent_value(unavailable) == 0 and rules.int_or_percent_value(surge) == 0:
-        errors.append(rules.go_invalid(path.child("maxUnavailable"), rules.go_int_or_string(unavailable),
+    errors = [*validate_positive_int_or_percent(unavailable, path.child("maxUnavailable")),
+              *validate_positive_int_or_percent(surge, path.child("maxSurge"))]
+    if int_or_percent_value(unavailable) == 0 and int_or_percent_value(surge) == 0:
+        errors.append(go_invalid(path.child("maxUnavailable"), go_int_or_string(unavailable),
                                        "may not be 0 when `maxSurge` is 0"))
-    return errors + rules.not_more_than_100_percent(unavailable, path.child("maxUnavailable"))
+    return errors + validate_not_more_than_100_percent(unavailable, path.child("maxUnavailable"))
 
 
 def validate_deployment_spec(spec: MutableObject, path: FieldPath) -> FieldErrors:

@@ -1,6 +1,7 @@
 """ReplicaSets (apps/v1): keep a number of identical pods running."""
 from __future__ import annotations
 
+from apiserver.meta.govalues import go_invalid, go_label_selector
 from apiserver.meta.validation import FieldErrors, FieldPath
 from apiserver.registry.columns import dig, integer
 from apiserver.registry.context import RequestContext
@@ -23,7 +24,7 @@ def validate_replica_template(spec: MutableObject, path: FieldPath, empty_kind: 
     errors = rules.required_selector(selector, path.child("selector"), empty_kind)
     parsed = rules.selector_of(selector)
     if parsed is None:
-        errors.append(rules.go_invalid(path.child("selector"), rules.go_label_selector(selector),
+        errors.append(go_invalid(path.child("selector"), go_label_selector(selector),
                                        "invalid label selector"))
         return errors
     # The template is a struct, not a pointer, upstream: a missing one is an empty template.

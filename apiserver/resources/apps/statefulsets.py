@@ -3,6 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from apiserver.meta.govalues import go_int_or_string, go_invalid, go_label_selector
+from apiserver.meta.intorstring import (
+    int_or_percent_value,
+    validate_not_more_than_100_percent,
+    validate_positive_int_or_percent,
+)
 from apiserver.meta.validation import (
     FieldError,
     FieldErrors,
@@ -81,11 +87,11 @@ def _validate_update_strategy(strategy: dict[str, Any], path: FieldPath) -> Fiel
     errors = rules.non_negative(rolling.get("partition"), rolling_path.child("partition"))
     unavailable = rolling.get("maxUnavailable")
     if unavailable is not None:
-        errors += rules.positive_int_or_percent(unavailable, rolling_path.child("maxUnavailable"))
-        if rules.int_or_percent_value(unavailable) == 0:
-            errors.append(rules.go_invalid(rolling_path.child("maxUnavailable"), rules.go_int_or_string(unavailable),
+        errors += validate_positive_int_or_percent(unavailable, rolling_path.child("maxUnavailable"))
+        if int_or_percent_value(unavailable) == 0:
+            errors.append(go_invalid(rolling_path.child("maxUnavailable"), go_int_or_string(unavailable),
                                            "cannot be 0"))
-        errors += rules.not_more_than_100_percent(unavailable, rolling_path.child("maxUnavailable"))
+        errors += validate_not_more_than_100_percent(unavailable, rolling_path.child("maxUnavailable"))
     return errors
 
 
@@ -102,7 +108,7 @@ def _validate_template(spec: dict[str, Any], path: FieldPath) -> FieldErrors:
     selector = spec.get("selector")
     parsed = rules.selector_of(selector)
     if parsed is None:
-        return [rules.go_invalid(path.child("selector"), rules.go_label_selector(selector), "")]
+        return [go_invalid(path.child("selector"), go_label_selector(selector), "")]
     template = spec.get("template")
     template = template if isinstance(template, dict) else {}
     template_path = path.child("template")

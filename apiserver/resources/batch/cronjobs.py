@@ -5,6 +5,7 @@ import re
 from datetime import datetime
 from typing import Any, Final
 
+from apiserver.meta.govalues import go_invalid, go_label_selector
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath
 from apiserver.registry.columns import NONE, bool_text, dig, sequence, since, text
 from apiserver.registry.context import RequestContext
@@ -76,7 +77,7 @@ def _job_template_errors(template: object, path: FieldPath) -> FieldErrors:
     job_spec = rules.mapping_of(template, "spec")
     errors = validate_job_template_spec(dict(job_spec), path.child("spec"))
     if job_spec.get("selector") is not None:
-        errors.append(rules.go_invalid(path.child("spec", "selector"), rules.go_label_selector(job_spec["selector"]),
+        errors.append(go_invalid(path.child("spec", "selector"), go_label_selector(job_spec["selector"]),
                                        "`selector` will be auto-generated"))
     if job_spec.get("manualSelector") is True:
         errors.append(FieldError.not_supported(path.child("spec", "manualSelector"), True, ["nil", "false"]))

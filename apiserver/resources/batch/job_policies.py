@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from apiserver.meta.errors import go_quote
+from apiserver.meta.govalues import go_invalid
 from apiserver.meta.validation import (
     OMIT_VALUE,
     FieldError,
@@ -196,7 +197,7 @@ def _exit_codes_errors(requirement: Mapping[str, Any], path: FieldPath, containe
     raw = requirement.get("values")
     values = _list_of(raw)
     if not values:
-        errors.append(rules.go_invalid(values_path, go_int32s(raw), "at least one value is required"))
+        errors.append(go_invalid(values_path, go_int32s(raw), "at least one value is required"))
     elif len(values) > MAX_EXIT_CODE_VALUES:
         errors.append(FieldError.too_many(values_path, len(values), MAX_EXIT_CODE_VALUES))
     seen: set[Any] = set()
@@ -210,7 +211,7 @@ def _exit_codes_errors(requirement: Mapping[str, Any], path: FieldPath, containe
         if index > 0 and isinstance(value, int) and isinstance(values[index - 1], int) and values[index - 1] > value:
             ordered = False
     if not ordered:
-        errors.append(rules.go_invalid(values_path, go_int32s(values), "must be ordered"))
+        errors.append(go_invalid(values_path, go_int32s(values), "must be ordered"))
     return errors
 
 

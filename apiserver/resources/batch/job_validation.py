@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from apiserver.meta.govalues import go_invalid, go_label_selector, go_string_map
+from apiserver.meta.selector_validation import validate_label_selector
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, is_dns1123_label
 from apiserver.resources.apps import workload_validation as rules
 from apiserver.resources.batch import job_policies as policies
@@ -81,7 +83,7 @@ def _has_label(template: object, key: str, expected: str) -> FieldErrors:
         return [FieldError.required(path, key)]
     if labels[key] != expected:
         raw = rules.mapping_of(template, "metadata").get("labels")
-        return [rules.go_invalid(path, rules.go_string_map(raw), f"must be '{expected}'")]
+        return [go_invalid(path, go_string_map(raw), f"must be '{expected}'")]
     return []
 
 
@@ -100,7 +102,7 @@ def validate_generated_selector(job: MutableObject) -> FieldErrors:
     expected = {CONTROLLER_UID: uid, JOB_NAME: name, LEGACY_CONTROLLER_UID: uid, LEGACY_JOB_NAME: name}
     selector = rules.selector_of(spec.get("selector"))
     if selector is not None and not selector.matches(expected):
-        errors.append(rules.go_invalid(FieldPath("spec", "selector"), rules.go_label_selector(spec.get("selector")),
+        errors.append(go_invalid(FieldPath("spec", "selector"), go_label_selector(spec.get("selector")),
                                        "`selector` not auto-generated"))
     return errors
 
@@ -112,13 +114,13 @@ def validate_job_spec(spec: MutableObject, path: FieldPath) -> FieldErrors:
     if selector is None:
         errors.append(FieldError.required(path.child("selector")))
     else:
-        errors += rules.validate_label_selector(selector, path.child("selector"))
+        errors += validate_label_selector(selector, path.child("selector"))
     parsed = rules.selector_of(selector)
     template = spec.get("template")
     labels = rules.mapping_of(template, "metadata", "labels")
     if parsed is not None and not parsed.matches({str(key): str(value) for key, value in labels.items()}):
-        errors.append(rules.go_invalid(path.child("template", "metadata", "labels"),
-                                       rules.go_string_map(rules.mapping_of(template, "metadata").get("labels")),
+        errors.append(go_invalid(path.child("template", "metadata", "labels"),
+                                       go_string_map(rules.mapping_of(template, "metadata").get("labels")),
                                        rules.SELECTOR_MISMATCH))
     return errors
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from apiserver.meta.govalues import go_invalid
 from apiserver.meta.quantity import Quantity
 from apiserver.meta.validation import FieldError, FieldErrors, FieldPath, is_qualified_name
 from apiserver.registry.columns import mapping, sequence, text
 from apiserver.registry.context import RequestContext
 from apiserver.registry.spec import ResourceSpec
 from apiserver.registry.strategy import DefaultStrategy, MutableObject
-from apiserver.resources.apps.workload_validation import go_invalid
 from apiserver.resources.core.goquantity import go_quantity
 from apiserver.resources.core.podspec_resources import (
     is_overcommit_allowed,

@@ -11,10 +11,10 @@ fields of alpha features that v1.32 drops when their gate is off (allocatedResou
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from apiserver.meta.errors import go_quote
+from apiserver.meta.govalues import GoValueError, go_invalid
 from apiserver.meta.validation import (
     FIELD_IMMUTABLE_MESSAGE,
     FieldError,
@@ -30,15 +30,6 @@ STATUS: Final = FieldPath("status")
 SYSTEM_CONDITIONS: Final = frozenset({"PodScheduled", "Ready", "Initialized"})
 TERMINATED_MESSAGE: Final = "may not be transitioned to non-terminated state"
 ONE_PER_FAMILY_MESSAGE: Final = "may specify no more than one IP for each IP family"
-
-
-@dataclass(frozen=True, slots=True)
-class _GoValueError(FieldError):
-    """An error whose bad value is already Go's `%#v` of a struct (core.PodIP{IP:"…"})."""
-
-    def error_body(self) -> str:
-        body = f"{self.type.label}: {self.bad_value}"
-        return f"{body}: {self.detail}" if self.detail else body
 
 
 def _go_ips(kind: str, addresses: list[str]) -> str:
@@ -112,7 +103,7 @@ def _dual_stack_errors(path: FieldPath, kind: str, addresses: list[str]) -> Fiel
                                                 f"failed to parse {invalid} as an IP"))
     families = {ip.version for ip in parsed if ip is not None}
     if invalid is not None or families != {4, 6} or len(addresses) > 2:
-        errors.append(_GoValueError.invalid(path, _go_ips(kind, addresses), ONE_PER_FAMILY_MESSAGE))
+        errors.append(go_invalid(path, _go_ips(kind, addresses), ONE_PER_FAMILY_MESSAGE))
     return errors
 
 
@@ -121,7 +112,7 @@ def _duplicate_errors(path: FieldPath, kind: str, addresses: list[str]) -> Field
     seen: set[str] = set()
     for index, address in enumerate(addresses):
         if address in seen:
-            errors.append(_GoValueError.duplicate(path.index(index), _go_struct(kind, address)))
+            errors.append(GoValueError.duplicate(path.index(index), _go_struct(kind, address)))
         seen.add(address)
     return errors
 

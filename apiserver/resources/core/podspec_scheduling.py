@@ -12,6 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from apiserver.meta.selector_validation import (
+    INVALID_OPERATOR_MESSAGE,
+    SET_OPERATORS,
+    label_value_errors,
+    set_operator_errors,
+    validate_label_selector,
+)
 from apiserver.meta.validation import (
     FieldError,
     FieldErrors,
@@ -19,11 +26,9 @@ from apiserver.meta.validation import (
     is_dns1123_label,
     is_dns1123_subdomain,
     is_qualified_name,
-    is_valid_label_value,
     validate_label_name,
 )
 from apiserver.resources.core.podspec_fields import items, mapping, number, text
-from apiserver.resources.policy.validation import validate_label_selector
 
 WEIGHT_MESSAGE: Final = "must be in the range 1-100"
 NOT_POSITIVE_MESSAGE: Final = "must be greater than zero"
@@ -43,25 +48,17 @@ def validate_node_selector_requirement(requirement: Mapping[str, Any], path: Fie
     """ValidateNodeSelectorRequirement."""
     errors: FieldErrors = []
     operator, values = requirement.get("operator"), _strings(requirement.get("values"))
-    if operator in ("In", "NotIn"):
-        if not values:
-            errors.append(FieldError.required(path.child("values"),
-                                              "must be specified when `operator` is 'In' or 'NotIn'"))
-    elif operator in ("Exists", "DoesNotExist"):
-        if values:
-            errors.append(FieldError.forbidden(path.child("values"),
-                                               "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+    if operator in SET_OPERATORS:
+        errors.extend(set_operator_errors(str(operator), values, path))
     elif operator in ("Gt", "Lt"):
         if len(values) != 1:
             errors.append(FieldError.required(path.child("values"),
                                               "must be specified single value when `operator` is 'Lt' or 'Gt'"))
     else:
-        errors.append(FieldError.invalid(path.child("operator"), text(operator), "not a valid selector operator"))
+        errors.append(FieldError.invalid(path.child("operator"), text(operator), INVALID_OPERATOR_MESSAGE))
     errors.extend(validate_label_name(text(requirement.get("key")), path.child("key")))
     if not allow_invalid_values:
-        for index, value in enumerate(values):
-            errors.extend(FieldError.invalid(path.child("values").index(index), value, message)
-                          for message in is_valid_label_value(value))
+        errors.extend(label_value_errors(values, path.child("values")))
     return errors
 
 

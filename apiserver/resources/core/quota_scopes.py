@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from apiserver.meta.errors import go_quote
+from apiserver.meta.govalues import go_invalid
 from apiserver.meta.validation import FIELD_IMMUTABLE_MESSAGE, FieldError, FieldErrors, FieldPath
 from apiserver.registry.columns import mapping, sequence
-from apiserver.resources.apps.workload_validation import go_invalid
 from apiserver.resources.core.podspec_resources import STANDARD_QUOTA_RESOURCES
 
 SCOPES: Final = ("BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTerminating", "PriorityClass",

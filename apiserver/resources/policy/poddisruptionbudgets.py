@@ -6,16 +6,13 @@ and the eviction subresource) changes only through `/status`.
 """
 from __future__ import annotations
 
+from apiserver.meta.selector_validation import has_invalid_label_value_in_selector
 from apiserver.meta.validation import FieldErrors
 from apiserver.registry.columns import dig, int_or_string, integer
 from apiserver.registry.context import RequestContext
 from apiserver.registry.spec import AGE, NAME, Column, JSONObject, ResourceSpec, Subresource
 from apiserver.registry.strategy import DefaultStrategy, MutableObject
-from apiserver.resources.policy.validation import (
-    has_invalid_label_value_in_selector,
-    validate_pdb_spec,
-    validate_pdb_status,
-)
+from apiserver.resources.policy.validation import validate_pdb_spec, validate_pdb_status
 
 
 def empty_status() -> dict[str, int]:

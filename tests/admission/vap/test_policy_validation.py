@@ -100,7 +100,8 @@ POLICY_CASES = [
         ("FieldValueRequired", "spec.matchConstraints.resourceRules[0].operations", "Required value")]),
     (_rule(operations=["*", "CREATE"]), [
         ("FieldValueInvalid", "spec.matchConstraints.resourceRules[0].operations",
-         'Invalid value: []string{"*", "CREATE"}: if \'*\' is present, must not specify other operations')]),
+         'Invalid value: []admissionregistration.OperationType{"*", "CREATE"}: if \'*\' is present, '
+         'must not specify other operations')]),
     (_rule(operations=["PATCH"]), [
         ("FieldValueNotSupported", "spec.matchConstraints.resourceRules[0].operations[0]",
          'Unsupported value: "PATCH": supported values: "*", "CONNECT", "CREATE", "DELETE", "UPDATE"')]),

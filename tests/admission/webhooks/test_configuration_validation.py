@@ -75,7 +75,8 @@ CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, str]]]] = [
     ("rule-operations", [_hook(rules=[{"operations": ["*", "CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
                                        "resources": ["pods"]}])],
      [("webhooks[0].rules[0].operations",
-       'Invalid value: []string{"*", "CREATE"}: if \'*\' is present, must not specify other operations')]),
+       'Invalid value: []admissionregistration.OperationType{"*", "CREATE"}: if \'*\' is present, '
+       'must not specify other operations')]),
     ("rule-required", [_hook(rules=[{"operations": [], "apiGroups": [], "apiVersions": [], "resources": []}])],
      [("webhooks[0].rules[0].operations", "Required value"), ("webhooks[0].rules[0].apiGroups", "Required value"),
       ("webhooks[0].rules[0].apiVersions", "Required value"), ("webhooks[0].rules[0].resources", "Required value")]),

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from apiserver.admission.interface import AdmissionAttributes, Operation
-from apiserver.admission.plugins.webhooks_matching import invocation_for, rule_matches
+from apiserver.admission.plugins.rule_matching import rule_matches
+from apiserver.admission.plugins.webhooks_matching import invocation_for
 from apiserver.admission.plugins.webhooks_request import build_review, versioned_object
 from apiserver.admission.plugins.webhooks_source import Webhook
 from apiserver.meta.selectors import LabelSelector
@@ -149,6 +150,16 @@ def test_rule_matching(rule: dict[str, Any], subresource: str, namespace: str, m
     attributes = AdmissionAttributes(Operation.CREATE, "", "v1", "pods", "Pod", namespace=namespace,
                                      subresource=subresource)
     assert rule_matches(full, attributes, "", "v1", "pods") is matches
+
+
+@pytest.mark.parametrize(("scope", "matches"), [("Cluster", True), ("Namespaced", False), ("*", True), (None, True)],
+                         ids=["cluster", "namespaced", "any", "unset"])
+def test_a_namespace_is_cluster_scoped_even_though_it_names_itself(scope: str | None, matches: bool) -> None:
+    rule = {"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["namespaces"],
+            "scope": scope}
+    attributes = AdmissionAttributes(Operation.CREATE, "", "v1", "namespaces", "Namespace", namespace="team",
+                                     name="team")
+    assert rule_matches(rule, attributes, "", "v1", "namespaces") is matches
 
 
 async def test_a_match_condition_may_ask_the_authorizer(app: ResourceApp, hooks: WebhookServer) -> None:

@@ -176,6 +176,11 @@ CASES: list[tuple[str, Any, list[tuple[str, str, str]]]] = [
        f'Invalid value: "/Convert//x": segment[0]: {DNS1123}'),
       ("FieldValueInvalid", "spec.conversion.webhookClientConfig.service.path",
        'Invalid value: "/Convert//x": segment[1] may not be empty')]),
+    ("conversion-webhook-url-and-service", lambda c: c["spec"].update(conversion={"strategy": "Webhook", "webhook": {
+        "clientConfig": {"url": "https://conv.example.com", "service": {"name": "conv", "namespace": "default"}}}}),
+     [("FieldValueRequired", "spec.conversion.webhookClientConfig",
+       "Required value: exactly one of url or service is required"),
+      ("FieldValueRequired", "spec.conversion.conversionReviewVersions", "Required value")]),
     ("conversion-strategy-unknown", lambda c: c["spec"].update(conversion={"strategy": "Magic"}),
      [("FieldValueNotSupported", "spec.conversion.strategy",
        'Unsupported value: "Magic": supported values: "None", "Webhook"')]),

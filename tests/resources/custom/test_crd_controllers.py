@@ -10,8 +10,9 @@ import pytest
 from apiserver.client.client import Resource
 from apiserver.controllers.base import RequeueAfter
 from apiserver.controllers.crd_cleanup import CRDCleanupController
+from apiserver.controllers.crd_controller import CRDS
 from apiserver.controllers.crd_establishing import CRDEstablishingController
-from apiserver.controllers.crd_naming import CRDS, CRDNamingController
+from apiserver.controllers.crd_naming import CRDNamingController
 from apiserver.meta.errors import Conflict
 from tests.resources.custom.crds import widget_crd
 

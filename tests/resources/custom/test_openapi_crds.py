@@ -33,6 +33,18 @@ def test_a_custom_resource_publishes_its_object_and_list_definitions() -> None:
     assert listing["x-kubernetes-group-version-kind"][0]["kind"] == "WidgetList"
 
 
+def test_the_list_definition_is_named_after_the_crds_list_kind() -> None:
+    crd = widget_crd()
+    crd["spec"]["names"]["listKind"] = "WidgetCatalog"
+    crd["status"]["acceptedNames"]["listKind"] = "WidgetCatalog"
+    schemas = CatalogSchemas(ResourceCatalog([*builtin_specs(), *specs_from_crd(crd)]), TypeSchemas.builtin())
+    assert schemas.definition_name("example.com", "v1", "WidgetCatalog") == "com.example.v1.WidgetCatalog"
+    listing = schemas.definitions["com.example.v1.WidgetCatalog"]
+    assert listing["description"] == "WidgetCatalog is a list of Widget"
+    assert listing["x-kubernetes-group-version-kind"][0]["kind"] == "WidgetCatalog"
+    assert "com.example.v1.WidgetList" not in schemas.definitions
+
+
 def test_documents_follow_the_catalog() -> None:
     holder = CatalogHolder(ResourceCatalog(builtin_specs()))
     documents = OpenAPIDocuments(holder, catalog_schemas(holder), clock=lambda: 0.0)
