@@ -226,6 +226,13 @@ def test_openapi_v3_lists_and_proxies_the_remote_group_version(
     header = "GROUP:      node.k8s.io\nKIND:       RuntimeClass\nVERSION:    v1\n\nFIELD: handler <string>"
     assert header in result.stdout
     assert "handler specifies the underlying runtime and configuration" in result.stdout
+    # kubectl's validation finds the remote kind's schema too (it used to need --validate=false).
+    name = f"validated-{uuid.uuid4().hex[:6]}"  # the extension outlives one backend's run
+    manifest = f"apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {{name: {name}}}\nhandler: runsc\n"
+    applied = kubectl.run("apply", "-f", "-", stdin=manifest)
+    assert (applied.returncode, applied.stdout) == (0, f"runtimeclass.node.k8s.io/{name} created\n"), applied.stderr
+    typo = kubectl.run("apply", "-f", "-", stdin=manifest.replace("handler:", "handlr:"))
+    assert typo.returncode == 1 and 'unknown field "handlr"' in typo.stderr, typo.stderr
 
 
 def test_openapi_v2_merges_the_remote_paths_and_definitions(server: ServerProcess, registered: str) -> None:
