@@ -29,6 +29,7 @@ from apiserver.cel.limits import (
 )
 from apiserver.cel.program import Program, compile_expression
 from apiserver.cel.schematypes import schema_type
+from apiserver.cel.timevalues import Duration, Timestamp
 from apiserver.cel.types import (
     BOOL,
     BYTES,
@@ -54,7 +55,7 @@ __all__ = [
     "MAX_EVALUATED_MESSAGE_EXPRESSION_SIZE_BYTES", "MAX_REQUEST_SIZE_BYTES", "MAX_RULE_LENGTH", "NULL",
     "OPTIONAL_NONE", "PARSER_RECURSION_LIMIT", "PER_CALL_LIMIT", "RUNTIME_CEL_COST_BUDGET",
     "RUNTIME_CEL_COST_BUDGET_MATCH_CONDITIONS", "STATIC_ESTIMATED_COST_LIMIT", "STATIC_ESTIMATED_CRD_COST_LIMIT",
-    "STRING", "TIMESTAMP", "UINT", "Authorizer", "CelType", "CompileError", "CostLimitExceeded", "EvaluationError",
-    "ObjectType", "OptionalValue", "Program", "compile_expression", "format_type", "list_of", "map_of",
-    "optional_of", "schema_type",
+    "STRING", "TIMESTAMP", "UINT", "Authorizer", "CelType", "CompileError", "CostLimitExceeded", "Duration",
+    "EvaluationError", "ObjectType", "OptionalValue", "Program", "Timestamp", "compile_expression", "format_type",
+    "list_of", "map_of", "optional_of", "schema_type",
 ]

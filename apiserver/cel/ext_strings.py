@@ -1,7 +1,6 @@
 """String and list extensions: cel-go's ext.Strings (version 2), Kubernetes' lists, regex and sets libraries."""
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -9,6 +8,7 @@ from apiserver.cel.errors import EvaluationError
 from apiserver.cel.overloads import Library, Overload, add, overload
 from apiserver.cel.regexes import compile_regex
 from apiserver.cel.stdlib import add_values
+from apiserver.cel.timevalues import Duration
 from apiserver.cel.types import (
     BOOL,
     BYTES,
@@ -162,7 +162,7 @@ def lists_library(library: Library) -> None:
     comparable = (INT, UINT, DOUBLE, BOOL, STRING, BYTES, DURATION, TIMESTAMP)
     add(library, "isSorted", *(_linear(f"list_{t}_is_sorted", (list_of(t),), BOOL, _is_sorted)
                                for t in comparable))
-    zeros = {"int": 0, "uint": UInt(0), "double": 0.0, "duration": datetime.timedelta(0)}
+    zeros = {"int": 0, "uint": UInt(0), "double": 0.0, "duration": Duration(0)}
     for summable in (INT, UINT, DOUBLE, DURATION):
         add(library, "sum", _linear(f"list_{summable}_sum", (list_of(summable),), summable,
                                     lambda items, zero=zeros[summable.kind]: _sum(items, zero)))

@@ -2,13 +2,13 @@
 `{?k: v}`, `optional.of/none/ofNonZeroValue`, `hasValue()`, `value()`, `orValue()`, `or()`."""
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from apiserver.cel.errors import EvaluationError
 from apiserver.cel.nodes import Call, Node, Select
 from apiserver.cel.overloads import Library, add, overload
+from apiserver.cel.timevalues import MIN_UNIX_SECONDS, Duration, Timestamp
 from apiserver.cel.types import BOOL, INT, ObjectType, list_of, map_of, optional_of, type_param
 from apiserver.cel.values import OPTIONAL_NONE, OptionalValue, UInt, lookup_key, missing
 
@@ -107,14 +107,15 @@ def _is_zero(value: Any) -> bool:
         return True
     if isinstance(value, (str, bytes, list, tuple, dict)):
         return len(value) == 0
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, Timestamp):
         return value == _ZERO_TIMESTAMP
-    if isinstance(value, datetime.timedelta):
+    if isinstance(value, Duration):
         return not value
     return type(value) in (int, float, UInt) and value == 0
 
 
-_ZERO_TIMESTAMP: Final = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)
+# Go's zero time.Time, 0001-01-01T00:00:00Z, is cel-go's zero timestamp.
+_ZERO_TIMESTAMP: Final = Timestamp(MIN_UNIX_SECONDS)
 
 
 def optional_library(library: Library) -> None:

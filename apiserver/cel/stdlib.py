@@ -235,7 +235,7 @@ def _to_int(value: Any) -> int:
             raise EvaluationError(f"cannot convert string '{value}' to int")
         return check_int(int(value))
     if kind == "timestamp":
-        return int(value.timestamp())
+        return value.seconds  # type: ignore[no-any-return]
     return check_int(int(value))
 
 

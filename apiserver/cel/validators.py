@@ -4,7 +4,8 @@
   the type of the first one (`expected type 'int' but found 'string'`); lists passed to `format` are exempt;
 - literal arguments of `duration()`, `timestamp()` and `matches()` must be valid (`invalid duration argument`,
   `invalid timestamp`, `invalid matches argument`);
-- constant patterns of `find()`/`findAll()` must compile, else program instantiation fails with the regexp error.
+- constant patterns of `find()`/`findAll()` must compile, else program instantiation fails with the regexp error;
+- cel-go's own check of `'<literal>'.format([<list literal>])` clauses against their arguments (format_validator).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from apiserver.cel.errors import EvaluationError, Issue
+from apiserver.cel.format_validator import check_format_call
 from apiserver.cel.nodes import Call, Comprehension, Const, ListExpr, MapExpr, Node, Select
 from apiserver.cel.regexes import compile_regex
 from apiserver.cel.timelib import parse_duration, parse_timestamp
@@ -39,6 +41,7 @@ def validate(tree: Node) -> list[Issue]:
             _homogeneous([(entry.value, _inner(entry.value.type, entry.optional)) for entry in node.entries], issues)
         elif isinstance(node, Call):
             _literal_arguments(node, issues)
+            check_format_call(node, issues)
     return issues
 
 

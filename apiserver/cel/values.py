@@ -1,17 +1,18 @@
 """Runtime values: how CEL values are held in Python, CEL equality and ordering, conversion in and out.
 
 int is `int` (never `bool`), uint is `UInt`, double is `float`, string `str`, bytes `bytes`, null `None`, list
-`list`/`tuple`, map `dict`, timestamp an aware `datetime`, duration a `timedelta`, optional an `OptionalValue`,
-type a `CelType`; library types (IP, CIDR, URL, Quantity, authorizer checks) are objects with a `cel_type`.
+`list`/`tuple`, map `dict`, timestamp a `Timestamp`, duration a `Duration` (timevalues: nanoseconds, as cel-go),
+optional an `OptionalValue`, type a `CelType`; library types (IP, CIDR, URL, Quantity, authorizer checks) are
+objects with a `cel_type`.
 """
 from __future__ import annotations
 
-import datetime
 import math
 from collections.abc import Mapping
 from typing import Any, Final
 
 from apiserver.cel.errors import EvaluationError
+from apiserver.cel.timevalues import Duration, Timestamp
 from apiserver.cel.types import CelType
 
 
@@ -70,7 +71,7 @@ UINT64_MAX: Final = 2**64 - 1
 
 _KIND_BY_CLASS: Final[dict[type, str]] = {
     bool: "bool", UInt: "uint", int: "int", float: "double", str: "string", bytes: "bytes", type(None): "null",
-    list: "list", tuple: "list", dict: "map", datetime.datetime: "timestamp", datetime.timedelta: "duration",
+    list: "list", tuple: "list", dict: "map", Timestamp: "timestamp", Duration: "duration",
     OptionalValue: "optional", CelType: "type",
 }
 
@@ -229,7 +230,8 @@ def check_uint(value: int) -> UInt:
 
 
 def to_plain(value: Any) -> Any:
-    """A result as plain Python: uint becomes int, optionals their value (or None), aggregates recursively."""
+    """A result as plain Python: uint becomes int, optionals their value (or None), aggregates recursively.
+    Timestamps and durations stay `Timestamp`/`Duration` (nanoseconds; `to_datetime()`/`to_timedelta()` convert)."""
     kind = _KIND_BY_CLASS.get(type(value))
     if kind is None and isinstance(value, (Mapping, list, tuple)):
         kind = "map" if isinstance(value, Mapping) else "list"

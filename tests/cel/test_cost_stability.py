@@ -60,7 +60,8 @@ CASES: list[tuple[str, int, str]] = [
     ("'%d %s %f %s %s'.format([1, 'abc', 1.0, duration('1m'), "
      "timestamp('2000-01-01T00:00:00.000Z')]) == '1 abc 1.000000 60s 2000-01-01T00:00:00Z'",
      6, "UNICODE"),
-    ("'%e'.format([3.14]) == '3.140000 \u00d7 10\u2070\u2070'", 3, "UNICODE"),
+    # cel-go v0.22 (golang.org/x/text, en-US) puts narrow no-break spaces around the sign (ext/strings_test.go).
+    ("'%e'.format([3.14]) == '3.140000\u202f\u00d7\u202f10\u2070\u2070'", 3, "UNICODE"),
     ("'%o %o %o'.format([7, 8, 9]) == '7 10 11'", 2, "UNICODE"),
     ("'%b %b %b'.format([7, 8, 9]) == '111 1000 1001'", 3, "UNICODE"),
     # LISTS
@@ -149,4 +150,5 @@ CASES: list[tuple[str, int, str]] = [
 def test_runtime_cost_is_stable(rule: str, cost: int, case: str) -> None:
     schema, value = SCHEMAS[case]
     program = compile_expression(rule, {"self": schema_type(schema)})
-    assert program.evaluate_with_cost({"self": value})[1] == cost
+    # As upstream's TestCelCostStability: every rule also passes.
+    assert program.evaluate_with_cost({"self": value}) == (True, cost)
