@@ -1,5 +1,6 @@
 """Controllers and what runs them: the Controller protocol, a de-duplicating work queue with exponential
-backoff, and ControllerManager, the post-start hook that runs every controller through the public API.
+backoff, and ControllerManager, the post-start hook that runs every controller through the public API (with
+leader election, kube-controller-manager's controllers only while this replica holds the Lease: leaderelection.py).
 
 Each controller acts as its own user (upstream's `--use-service-account-credentials`:
 `system:serviceaccount:kube-system:<controller>`, bound by the bootstrap policy to
@@ -17,6 +18,7 @@ from apiserver.auth.user import SYSTEM_MASTERS, UserInfo, service_account_groups
 from apiserver.client.client import ApiClient, Resource
 from apiserver.client.informer import Informer
 from apiserver.client.transports import InProcessTransport
+from apiserver.controllers.leaderelection import LeaderElectionConfig, LeaderElector
 from apiserver.http.asgi import ASGIApp
 
 logger = logging.getLogger(__name__)
@@ -214,34 +216,94 @@ class _Running:
 
 class ControllerManager:
     """A lifecycle runner (server/lifecycle.py): started after the post-start hooks (bootstrap done), stopped
-    first (before the hooks, the registry and storage). `serve_through(app)` must name the API app before start."""
+    first (before the hooks, the registry and storage). `serve_through(app)` must name the API app before start.
 
-    def __init__(self, controllers: Sequence[Callable[[], Controller]]) -> None:
+    With `election`, kube-controller-manager's controllers run only while this replica holds the election Lease
+    (leaderelection.py): they start when it is won and stop when it is lost or released; `start()` returns after
+    the first attempt, so a lone server has its controllers running when it does. The API server's own
+    controllers (those acting as LOOPBACK_USER, or with `leader_elected = False`) run in every replica, as
+    kube-apiserver's apiextensions and aggregator controllers do.
+    """
+
+    def __init__(self, controllers: Sequence[Callable[[], Controller]], *,
+                 election: LeaderElectionConfig | None = None) -> None:
         self._factories = tuple(controllers)
+        self._election = election
         self._app: ASGIApp | None = None
-        self._running: list[_Running] = []
+        self._running: list[_Running] = []  # the replica's own controllers
+        self._elected: list[_Running] = []  # kube-controller-manager's, while leading
+        self._elector: LeaderElector | None = None
+        self._campaign: asyncio.Task[None] | None = None
 
     def serve_through(self, app: ASGIApp) -> None:
         self._app = app
 
     @property
     def running(self) -> list[Controller]:
-        return [running.controller for running in self._running]
+        return [running.controller for running in (*self._running, *self._elected)]
+
+    @property
+    def elector(self) -> LeaderElector | None:
+        """The candidate of this replica (None without leader election or before start)."""
+        return self._elector
 
     async def start(self) -> None:
         if self._app is None:
             raise RuntimeError("ControllerManager.start: no API app to call (serve_through was not called)")
+        app = self._app
+        elected: list[Callable[[], Controller]] = []
         for factory in self._factories:
             controller = factory()
-            user = getattr(controller, "user", None) or controller_user(controller.name)
-            client = ApiClient(InProcessTransport(self._app, user))
-            reader = ApiClient(InProcessTransport(self._app, CONTROLLER_MANAGER))
-            running = _Running(controller, client, reader)
-            self._running.append(running)
-            await running.start()
-            logger.info("controller_started", extra={"controller": controller.name})
+            if self._election is not None and is_leader_elected(controller):
+                elected.append(factory)
+                continue
+            self._running.append(await _start(app, controller))
+        if self._election is None:
+            return
+        self._elector = LeaderElector(ApiClient(InProcessTransport(app, CONTROLLER_MANAGER)), self._election)
+
+        async def lead() -> None:
+            for factory in elected:
+                self._elected.append(await _start(app, factory()))
+
+        self._campaign = asyncio.create_task(self._elector.run(lead, self._stop_elected),
+                                             name="leader-election")
+        settled = asyncio.create_task(self._elector.settled.wait())
+        await asyncio.wait({settled, self._campaign}, return_when=asyncio.FIRST_COMPLETED)
+        settled.cancel()
+        if self._campaign.done():
+            self._campaign.result()  # re-raise what ended the campaign
+
+    async def _stop_elected(self) -> None:
+        running, self._elected = self._elected, []
+        for entry in reversed(running):
+            await entry.stop()
 
     async def stop(self) -> None:
+        campaign, self._campaign = self._campaign, None
+        if campaign is not None:  # stops the elected controllers, then releases the Lease
+            campaign.cancel()
+            await asyncio.gather(campaign, return_exceptions=True)
+        await self._stop_elected()
         running, self._running = self._running, []
         for entry in reversed(running):
             await entry.stop()
+
+
+def is_leader_elected(controller: Controller) -> bool:
+    """Whether `controller` is kube-controller-manager's (run by the elected replica only): an explicit
+    `leader_elected` attribute wins; otherwise every controller but the API server's own (LOOPBACK_USER) is."""
+    explicit = getattr(controller, "leader_elected", None)
+    if isinstance(explicit, bool):
+        return explicit
+    return getattr(controller, "user", None) != LOOPBACK_USER
+
+
+async def _start(app: ASGIApp, controller: Controller) -> _Running:
+    user = getattr(controller, "user", None) or controller_user(controller.name)
+    client = ApiClient(InProcessTransport(app, user))
+    reader = ApiClient(InProcessTransport(app, CONTROLLER_MANAGER))
+    running = _Running(controller, client, reader)
+    await running.start()
+    logger.info("controller_started", extra={"controller": controller.name})
+    return running

@@ -151,6 +151,8 @@ class ValidatingAdmissionPolicyStatusController:
     workers = 1
     watches = (POLICIES,)
     user = LOOPBACK_USER
+    # A kube-controller-manager controller upstream: one replica writes the status, the elected one.
+    leader_elected = True
 
     def __init__(self) -> None:
         self._client: ApiClient | None = None

@@ -29,6 +29,7 @@ from apiserver.controllers.crd_naming import CRDNamingController
 from apiserver.controllers.csr_cleaner import CSRCleanerController
 from apiserver.controllers.disruption import DisruptionController
 from apiserver.controllers.garbagecollector import GarbageCollector
+from apiserver.controllers.leaderelection import LeaderElectionConfig, candidate_identity
 from apiserver.controllers.namespace_lifecycle import NamespaceLifecycleController
 from apiserver.controllers.podgc import PodGCController
 from apiserver.controllers.resourcequota import ResourceQuotaController
@@ -76,6 +77,7 @@ from apiserver.server.crd_serving import CustomResourceServing
 from apiserver.server.healthchecks import register_health_checks
 from apiserver.server.healthhistory import HealthHistory
 from apiserver.server.healthhistory_series import MetricsSeries
+from apiserver.server.identity_lease import identity_lease_hooks
 from apiserver.server.lifecycle import CompactorHook, Lifecycle, PostStartHook
 from apiserver.server.pki import PKIError, load_certificates, load_private_key
 from apiserver.server.security import (
@@ -122,14 +124,15 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
                                    endpoints=_RegistryObjects(registry.get, ("", "v1", "endpoints"), live=False))
     crd_serving = CustomResourceServing(holder, registry.get, webhook_converter=conversion_webhooks(registry.get))
     controllers = ControllerManager([*controller_factories(config, holder, crd_serving=crd_serving.is_serving),
-                                     *aggregation.controllers])
+                                     *aggregation.controllers], election=leader_election(config))
     health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     history, series = HealthHistory(health), MetricsSeries(metrics)  # the console's Health page
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
         hooks=[*post_start_hooks(config), SystemNamespacesHook(registry.get), RBACBootstrapHook(registry.get),
-               *bootstrap_object_hooks(config, registry.get), *aggregation.hooks],
+               *bootstrap_object_hooks(config, registry.get),
+               *identity_lease_hooks(registry.get, hostname=config.hostname), *aggregation.hooks],
         storage_start_timeout=config.storage_start_timeout,
         progress=progress,
         registry_factory=lambda storage: registry.create(catalog, storage, config.etcd_prefix),
@@ -437,6 +440,17 @@ def controller_factories(config: ServerConfig, catalog: CatalogHolder | None = N
         PodGCController,
         ValidatingAdmissionPolicyStatusController,
     ]
+
+
+def leader_election(config: ServerConfig) -> LeaderElectionConfig | None:
+    """kube-controller-manager's leader election from the --leader-elect* flags; None when disabled."""
+    if not config.leader_elect:
+        return None
+    return LeaderElectionConfig(
+        identity=candidate_identity(config.hostname), lease_duration=config.leader_elect_lease_duration,
+        renew_deadline=config.leader_elect_renew_deadline, retry_period=config.leader_elect_retry_period,
+        name=config.leader_elect_resource_name, namespace=config.leader_elect_resource_namespace,
+    )
 
 
 def signing_authority(config: ServerConfig) -> SigningAuthority | None:

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from apiserver.admission.chain import admission_flag_problems
 from apiserver.auth.authz.union import AuthorizationModeError, authorization_modes
+from apiserver.controllers.leaderelection import DEFAULT_RESOURCE_NAME, DEFAULT_RESOURCE_NAMESPACE, election_problems
 from apiserver.registry.allocators.ipallocator import service_cidr_problems
 from apiserver.registry.allocators.portallocator import PortRange, parse_port_range
 from apiserver.registry.catalog import ResourceCatalog, builtin_specs
@@ -101,6 +102,28 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("etcd-keyfile", STRING, "", "The private key of --etcd-certfile."),
     Flag("etcd-prefix", STRING, "/registry", "The prefix of every key written to storage."),
     Flag("etcd-servers", STRINGS, (), "The etcd servers to connect to (scheme://ip:port), comma separated."),
+    Flag("hostname-override", STRING, "",
+         "If non-empty, will use this string as identification instead of the actual hostname: in the name and "
+         "labels of this server's identity Lease and in its leader-election holderIdentity (Pilothouse only; lets "
+         "several replicas share one host)."),
+    Flag("leader-elect", BOOL, True,
+         "Start a leader election client and gain leadership before executing the main loop. Enable this when "
+         "running replicated components for high availability."),
+    Flag("leader-elect-lease-duration", DURATION, 15 * _NS,
+         "The duration that non-leader candidates will wait after observing a leadership renewal until attempting "
+         "to acquire leadership of a led but unrenewed leader slot. This is effectively the maximum duration that a "
+         "leader can be stopped before it is replaced by another candidate. This is only applicable if leader "
+         "election is enabled."),
+    Flag("leader-elect-renew-deadline", DURATION, 10 * _NS,
+         "The interval between attempts by the acting master to renew a leadership slot before it stops leading. "
+         "This must be less than the lease duration. This is only applicable if leader election is enabled."),
+    Flag("leader-elect-resource-name", STRING, DEFAULT_RESOURCE_NAME,
+         "The name of resource object that is used for locking during leader election."),
+    Flag("leader-elect-resource-namespace", STRING, DEFAULT_RESOURCE_NAMESPACE,
+         "The namespace of resource object that is used for locking during leader election."),
+    Flag("leader-elect-retry-period", DURATION, 2 * _NS,
+         "The duration the clients should wait between attempting acquisition and renewal of a leadership. This is "
+         "only applicable if leader election is enabled."),
     Flag("livez-grace-period", DURATION, 0,
          "For this long after start, /livez reports unfinished post-start hooks as passing."),
     Flag("max-mutating-requests-inflight", INT, 200,
@@ -235,6 +258,13 @@ class ServerConfig:
     aggregator_reject_forwarding_redirect: bool = True
     aggregator_availability_resync: float = 30.0
     proxy_allow_loopback_targets: bool = False
+    hostname_override: str = ""
+    leader_elect: bool = True
+    leader_elect_lease_duration: float = 15.0
+    leader_elect_renew_deadline: float = 10.0
+    leader_elect_retry_period: float = 2.0
+    leader_elect_resource_name: str = DEFAULT_RESOURCE_NAME
+    leader_elect_resource_namespace: str = DEFAULT_RESOURCE_NAMESPACE
 
     @classmethod
     def from_flags(cls, values: Mapping[str, object]) -> ServerConfig:
@@ -276,7 +306,13 @@ class ServerConfig:
             aggregator_availability_resync=_seconds(values["aggregator_availability_resync"]),
             proxy_allow_loopback_targets=bool(values["proxy_allow_loopback_targets"]),
             **_security_values(values),
+            **_leader_election_values(values),
         )
+
+    @property
+    def hostname(self) -> str:
+        """--hostname-override, else the host's name (Go's os.Hostname)."""
+        return self.hostname_override or socket.gethostname()
 
     @property
     def pki_dir(self) -> Path:
@@ -365,6 +401,17 @@ def _security_values(values: Mapping[str, object]) -> dict[str, Any]:
     }
 
 
+def _leader_election_values(values: Mapping[str, object]) -> dict[str, Any]:
+    """The `--leader-elect*` fields (kube-controller-manager's flags) and --hostname-override."""
+    return {
+        "hostname_override": str(values["hostname_override"]),
+        "leader_elect": bool(values["leader_elect"]),
+        **{name: _seconds(values[name]) for name in (
+            "leader_elect_lease_duration", "leader_elect_renew_deadline", "leader_elect_retry_period")},
+        **{name: str(values[name]) for name in ("leader_elect_resource_name", "leader_elect_resource_namespace")},
+    }
+
+
 _REQUEST_HEADER_LISTS = (
     "requestheader_allowed_names", "requestheader_username_headers", "requestheader_group_headers",
     "requestheader_extra_headers_prefix",
@@ -416,6 +463,9 @@ def _problems(values: Mapping[str, object]) -> list[str]:
         if int(values[name]) < 0:  # type: ignore[call-overload]
             problems.append(message)
     problems.extend(_security_problems(values))
+    if values["leader_elect"]:
+        problems.extend(election_problems(*(_seconds(values[f"leader_elect_{name}"])
+                                            for name in ("lease_duration", "renew_deadline", "retry_period"))))
     problems.extend(service_cidr_problems(str(values["service_cluster_ip_range"])))
     problems.extend(admission_flag_problems(_strings(values["enable_admission_plugins"]),
                                             _strings(values["disable_admission_plugins"])))

@@ -99,6 +99,7 @@ async def test_disabled_compaction_runs_no_hook(tmp_path: Path) -> None:
         "bootstrap-system-namespaces", "rbac/bootstrap-roles", "start-service-ip-repair-controllers",
         "bootstrap-controller", "scheduling/bootstrap-system-priority-classes",
         "start-cluster-authentication-info-controller", "bootstrap-cluster-info",
+        "start-kube-apiserver-identity-lease-controller", "start-kube-apiserver-identity-lease-garbage-collector",
         "start-kube-aggregator-informers", "apiservice-status-local-available-controller",
         "apiservice-status-remote-available-controller", "apiservice-registration-controller",
         "apiservice-discovery-controller", "kube-apiserver-autoregistration",

@@ -32,6 +32,8 @@ LIVEZ_VERBOSE = (
     "[+]poststarthook/start-service-ip-repair-controllers ok\n[+]poststarthook/bootstrap-controller ok\n"
     "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
     "[+]poststarthook/start-cluster-authentication-info-controller ok\n[+]poststarthook/bootstrap-cluster-info ok\n"
+    "[+]poststarthook/start-kube-apiserver-identity-lease-controller ok\n"
+    "[+]poststarthook/start-kube-apiserver-identity-lease-garbage-collector ok\n"
     f"{AGGREGATOR_LINES}livez check passed\n"
 )
 READYZ_VERBOSE_WITHOUT_ETCD = (
@@ -41,6 +43,8 @@ READYZ_VERBOSE_WITHOUT_ETCD = (
     "[+]poststarthook/start-service-ip-repair-controllers ok\n[+]poststarthook/bootstrap-controller ok\n"
     "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
     "[+]poststarthook/start-cluster-authentication-info-controller ok\n[+]poststarthook/bootstrap-cluster-info ok\n"
+    "[+]poststarthook/start-kube-apiserver-identity-lease-controller ok\n"
+    "[+]poststarthook/start-kube-apiserver-identity-lease-garbage-collector ok\n"
     f"{AGGREGATOR_LINES}[+]autoregister-completion ok\n[+]shutdown ok\nreadyz check passed\n"
 )
 
@@ -227,6 +231,8 @@ def test_readyz_fails_while_storage_is_unreachable_but_livez_passes_in_its_grace
                               "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
                               "[+]poststarthook/start-cluster-authentication-info-controller ok\n"
                               "[+]poststarthook/bootstrap-cluster-info ok\n"
+                              "[+]poststarthook/start-kube-apiserver-identity-lease-controller ok\n"
+                              "[+]poststarthook/start-kube-apiserver-identity-lease-garbage-collector ok\n"
                               f"{AGGREGATOR_LINES}livez check passed\n")
         status, _, body = process.request("GET", "/readyz?verbose", client_cert=True)
         assert status == 500
@@ -236,6 +242,8 @@ def test_readyz_fails_while_storage_is_unreachable_but_livez_passes_in_its_grace
             "poststarthook/start-service-ip-repair-controllers", "poststarthook/bootstrap-controller",
             "poststarthook/scheduling/bootstrap-system-priority-classes",
             "poststarthook/start-cluster-authentication-info-controller", "poststarthook/bootstrap-cluster-info",
+            "poststarthook/start-kube-apiserver-identity-lease-controller",
+            "poststarthook/start-kube-apiserver-identity-lease-garbage-collector",
             *(f"poststarthook/{hook}" for hook in AGGREGATOR_HOOKS), "autoregister-completion",
         ]
     finally:
