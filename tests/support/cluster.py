@@ -34,7 +34,7 @@ from tests.support.server import ServerProcess
 HAPROXY_BINARY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 T = TypeVar("T")
 REPLICA_START_TIMEOUT = 120.0  # seconds; a replica starts in about 4 s, far slower on a loaded 2-core machine
-SECRET_KEY = "tests-only-cluster-secret"  # one Django secret for every replica (console sessions survive a hop)
+SECRET_KEY = "tests-only-cluster-secret"  # one Django secret for every replica (sessions still live per replica)
 # Short heartbeats: a killed etcd leader is replaced within about a second instead of etcd's default 1 s + 10 s.
 ETCD_TIMING = ("--heartbeat-interval", "50", "--election-timeout", "500")
 
