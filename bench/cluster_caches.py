@@ -1,0 +1,116 @@
+"""Caches: N 2.2 KB pods held in both replicas' watch caches; memory against their size, cold start against etcd.
+
+- Memory. Replica 2 is restarted before the dataset exists and after it is created: the difference of the two
+  fresh RSS readings is what holding the pods costs (no garbage from creating them), divided by the pods'
+  serialised size (the sum of their values in etcd). Target <= 3x. The replicas that created the dataset are
+  reported too (their growth includes the heap the create traffic left behind).
+- Cold start. The same two restarts, timed from launch to /readyz 200 (readyz includes informer-sync: every
+  watch cache has listed): the difference is the time the dataset adds, compared with one raw aetcd range read
+  of the same pods on the same etcd cluster. Target <= 1.5x. The whole restart is reported beside it.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bench.api_client import Endpoint
+from bench.api_load import Pids, create_job
+from bench.api_workload import ESTIMATED, pod_name, pods_path
+from bench.cluster_churn import row
+from bench.cluster_jobs import spawn
+from bench.cluster_stack import ClusterStack, call, connect_many, create_namespaces, rss_bytes
+from bench.measure import Result
+from bench.sides import RawEtcdSide
+
+NAMESPACES = [f"cache{index}" for index in range(10)]
+CREATE_CONNECTIONS = 64
+NODE_BODY = b'{"apiVersion":"v1","kind":"Node","metadata":{"name":"node-1"}}'
+RESTART_TIMEOUT = 600.0
+CATCH_UP_TIMEOUT = 300.0
+RAW_REPS = 3
+
+
+def restart_seconds(stack: ClusterStack, index: int) -> float:
+    """Stop replica `index` (SIGTERM), start it again; seconds from launch to /readyz 200."""
+    replica = stack.cluster.replicas[index]
+    replica.stop(30)
+    began = time.perf_counter()
+    replica.start(RESTART_TIMEOUT)
+    return time.perf_counter() - began
+
+
+async def caught_up(endpoint: Endpoint, count: int) -> None:
+    """Wait until the replica's cache (resourceVersion=0 reads) holds the last pod of every namespace."""
+    connection = (await connect_many(endpoint, 1))[0]
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT
+    try:
+        for index, namespace in enumerate(NAMESPACES):
+            last = count - len(NAMESPACES) + index
+            path = f"{pods_path(namespace)}/{pod_name(last)}?resourceVersion=0"
+            while (await connection.exchange("GET", path))[0] != 200:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"replica {endpoint.host} did not cache {path}")
+                await asyncio.sleep(0.2)
+    finally:
+        await connection.close()
+
+
+async def raw_range(side: RawEtcdSide) -> tuple[float, int, int]:
+    """The fastest of RAW_REPS unpaginated range reads of /registry/pods/: seconds, keys, value bytes."""
+    best, keys, size = float("inf"), 0, 0
+    for _ in range(RAW_REPS):
+        began = time.perf_counter()
+        response = await side.client.get_prefix(b"/registry/pods/")
+        best = min(best, time.perf_counter() - began)
+        keys, size = len(response.kvs), sum(len(kv.value) for kv in response.kvs)
+    return best, keys, size
+
+
+async def create_dataset(stack: ClusterStack, count: int) -> float:
+    await create_namespaces(stack.balancer, NAMESPACES)
+    connection = (await connect_many(stack.balancer, 1))[0]
+    try:
+        await call(connection, "POST", "/api/v1/nodes", NODE_BODY, 201)  # pods bound to a missing node are collected
+    finally:
+        await connection.close()
+    # Straight to the replicas, half each: under this load HAProxy's 300 ms /readyz check times out, marks both
+    # replicas down and cuts every session (see docs/benchmarks.md), which would end the run, not measure it.
+    began = time.perf_counter()
+    share = count // len(stack.replicas)
+    jobs = [spawn(create_job, endpoint, Pids(stack.replica_pid(index)), ESTIMATED, NAMESPACES, index * share, share,
+                  CREATE_CONNECTIONS // len(stack.replicas)) for index, endpoint in enumerate(stack.replicas)]
+    for job in jobs:
+        run = await job.result(3600.0)
+        if run.errors:
+            raise RuntimeError(f"{run.errors} creates failed: {run.first_error}")
+    return time.perf_counter() - began
+
+
+async def caches_workload(stack: ClusterStack, count: int) -> list[Result]:
+    print(f"caches: {count:,} pods", flush=True)
+    empty_seconds = await asyncio.to_thread(restart_seconds, stack, 1)
+    empty_rss = rss_bytes(stack.replica_pid(1))
+    grown_before = rss_bytes(stack.replica_pid(0))
+    create_seconds = await create_dataset(stack, count)
+    for endpoint in stack.replicas:
+        await caught_up(endpoint, count)
+    grown_after = rss_bytes(stack.replica_pid(0))
+    full_seconds = await asyncio.to_thread(restart_seconds, stack, 1)
+    full_rss = rss_bytes(stack.replica_pid(1))
+    side = await stack.data_side()
+    try:
+        range_seconds, keys, size = await raw_range(side)
+    finally:
+        await side.close()
+    held, grown = full_rss - empty_rss, grown_after - grown_before
+    detail = (f"{keys:,} pods, {size / 2**20:.1f} MiB serialised; fresh replica {empty_rss / 2**20:.0f} MiB empty,"
+              f" {full_rss / 2**20:.0f} MiB with the pods; replica 1 (created them, {create_seconds:.0f} s):"
+              f" +{grown / 2**20:.0f} MiB = {grown / size:.2f}x")
+    results = [row(f"caches {count // 1000}k RSS / serialised", "MiB", held / 2**20, size / 2**20, "ours <= 3x raw",
+                   "PASS" if held <= 3 * size else "FAIL", detail)]
+    fill = full_seconds - empty_seconds
+    detail = (f"restart to ready {empty_seconds:.2f} s without the pods, {full_seconds:.2f} s with them;"
+              f" raw range of the same {keys:,} keys {range_seconds * 1e3:.0f} ms (best of {RAW_REPS})")
+    results.append(row(f"caches {count // 1000}k cold start fill", "s", fill, range_seconds, "ours <= 1.5x raw",
+                       "PASS" if fill <= 1.5 * range_seconds else "FAIL", detail))
+    return results
