@@ -48,9 +48,15 @@ class Controller(Protocol):
     user instead (upstream's controllers that use the manager's root credential, like the token controller).
     """
 
-    name: str
-    workers: int
-    watches: Sequence[Resource]
+    # Read-only members, so a controller may declare them as plain class attributes of narrower types (a tuple).
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def workers(self) -> int: ...
+
+    @property
+    def watches(self) -> Sequence[Resource]: ...
 
     def keys_for(self, resource: Resource, event_type: str, obj: JSONDict) -> list[str]:
         """The work keys an event of `resource` produces (none to ignore it)."""

@@ -79,7 +79,7 @@ class WatchStream:
             item, self._held = self._held, None
             if item is None:
                 item = await self._watch.__anext__()
-            if self._needs_call(item):
+            if not isinstance(item, Bookmark) and self._needs_call(item):
                 try:
                     await prepare_views((self._decoded(item),), self._spec.group_version, self._converter)
                 except ApiError as error:  # upstream's watch ends with the conversion error as its ERROR event

@@ -130,7 +130,8 @@ def _converted_problem(original: Mapping[str, Any], converted: Mapping[str, Any]
     if converted.get("kind") != original.get("kind"):
         return f"invalid kind (expected {original.get('kind', '')}, received {converted.get('kind', '')})"
     before = original.get("metadata") or {}
-    after = converted.get("metadata") if isinstance(converted.get("metadata"), Mapping) else {}
+    answered = converted.get("metadata")
+    after: Mapping[str, Any] = answered if isinstance(answered, Mapping) else {}
     for field, label in (("name", "name"), ("namespace", "namespace"), ("uid", "UID")):
         if (before.get(field) or "") != (after.get(field) or ""):
             return f"must have the same {label}: {before.get(field, '')} != {after.get(field, '')}"
