@@ -43,6 +43,7 @@ Clock = Callable[[], float]
 
 # Applying a large backlog yields to the event loop after this many events, so requests keep being served.
 EVENTS_PER_TICK = 256
+WINDOW_SLACK = 1024  # at most this many changes that left the window are still held (see `_record`)
 
 
 class TooOld(StorageError):
@@ -657,7 +658,9 @@ class WatchCache(Generic[T]):
         ):
             self._floor = window[self._window_head].revision
             self._window_head += 1
-        if self._window_head > 1024 and self._window_head * 2 > len(window):
+        # Changes that left the window are dropped from the list (so freed) in chunks, amortised O(1) per change:
+        # fewer than WINDOW_SLACK of them, and fewer than a third of the live window, stay referenced.
+        if self._window_head >= WINDOW_SLACK or self._window_head * 4 >= len(window):
             del window[: self._window_head]
             self._window_head = 0
 
