@@ -47,7 +47,7 @@ def parse_command_line(
     own_names = {flag.name for flag in own_flags}
     flags = [*own_flags, *(flag for flag in SERVE_FLAGS if flag.name not in own_names)]
     try:
-        values = parse_flags(flags, _without_django_options(argv[2:]), command=command)
+        values = parse_flags(flags, without_django_options(argv[2:]), command=command)
         return ServerConfig.from_flags(values), values
     except HelpRequested:
         sys.stdout.write(usage(own_flags, command=command, summary=summary))
@@ -64,7 +64,8 @@ def usage(own_flags: Sequence[Flag], *, command: str, summary: str) -> str:
     return f"{summary}\n\n{text}\nEvery other flag of `manage.py serve` is accepted and ignored.\n"
 
 
-def _without_django_options(args: Sequence[str]) -> list[str]:
+def without_django_options(args: Sequence[str]) -> list[str]:
+    """The command line without the options Django applied before the command ran (`--settings`, ...)."""
     kept: list[str] = []
     skip_next = False
     for arg in args:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 
 
 async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
@@ -15,3 +17,17 @@ async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
     except asyncio.CancelledError:
         if not task.cancelled():
             raise
+
+
+async def repeat_forever(step: Callable[[], Awaitable[None]], *, pause: float, logger: logging.Logger,
+                         failure_event: str) -> None:
+    """Run `step` again and again until cancelled, `pause` seconds apart: a worker loop that logs a failure
+    (`failure_event`, with its traceback) and goes on (STYLE.md §5)."""
+    while True:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception(failure_event)
+        await asyncio.sleep(pause)

@@ -42,6 +42,7 @@ from apiserver.endpoints.health import FunctionCheck
 from apiserver.http.asgi import ASGIApp
 from apiserver.meta.errors import AlreadyExists, NotFound
 from apiserver.meta.objects import JSONDict
+from apiserver.meta.tasks import repeat_forever
 from apiserver.registry.catalog import ResourceCatalog
 from apiserver.registry.context import DeleteOptions, ListOptions, RequestContext
 from apiserver.registry.store import ResourceStore
@@ -180,14 +181,8 @@ class RegistrationHook:
         return None if not isinstance(store, ResourceStore) else self._registry().cache_for(store.spec.storage_path)
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a controller worker loop: log, back off, go on (STYLE.md §5)
-                logger.exception("apiservice_registration_failed")
-            await asyncio.sleep(FOLLOW_RETRY_SECONDS)
+        await repeat_forever(self._follow, pause=FOLLOW_RETRY_SECONDS, logger=logger,
+                             failure_event="apiservice_registration_failed")
 
     async def _follow(self) -> None:
         cache = self._cache()

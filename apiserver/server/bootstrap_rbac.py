@@ -29,6 +29,7 @@ from apiserver.auth.authz.rbac_rules import aggregate_rules, rules_equal
 from apiserver.meta.errors import AlreadyExists, Conflict, NotFound
 from apiserver.meta.objects import JSONDict, name_of, namespace_of, uid_of
 from apiserver.meta.selectors import SelectorError
+from apiserver.meta.tasks import repeat_forever
 from apiserver.registry.context import DeleteOptions, RequestContext
 from apiserver.registry.store import ResourceStore
 from apiserver.registry.stores import Registry
@@ -168,14 +169,8 @@ class ClusterRoleAggregator:
 
     async def run(self) -> None:
         """Re-aggregate after every ClusterRole change until cancelled (the controller's worker loop)."""
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a controller worker loop: log, back off, go on (STYLE.md §5)
-                logger.exception("clusterrole_aggregation_failed")
-            await asyncio.sleep(RETRY_SECONDS)
+        await repeat_forever(self._follow, pause=RETRY_SECONDS, logger=logger,
+                             failure_event="clusterrole_aggregation_failed")
 
     async def _follow(self) -> None:
         cache = self._registry().cache_for(self._store.spec.storage_path)

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from apiserver.management.storagecommand import without_django_options
 from apiserver.server.config import SERVE_FLAGS, ServerConfig, describe_duration
 from apiserver.server.flags import FlagError, HelpRequested, format_usage, parse_flags
 from apiserver.server.kubeconfig import ensure_admin_kubeconfig
@@ -23,7 +24,6 @@ from apiserver.server.tls import ServingTLS, TLSConfigError, endpoint_descriptio
 USAGE = "manage.py serve [flags]"
 FLAG_ERROR_EXIT_CODE = 2
 STARTUP_ERROR_EXIT_CODE = 1
-DJANGO_OPTIONS = ("--settings", "--pythonpath")  # already applied by Django before the command runs
 
 
 def say(line: str) -> None:
@@ -54,19 +54,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         raise SystemExit(serve(ServerConfig.from_flags({flag.dest: flag.default for flag in SERVE_FLAGS})))
-
-
-def without_django_options(args: list[str]) -> list[str]:
-    kept: list[str] = []
-    skip_next = False
-    for arg in args:
-        if skip_next:
-            skip_next = False
-        elif arg in DJANGO_OPTIONS:
-            skip_next = True
-        elif not arg.startswith(tuple(option + "=" for option in DJANGO_OPTIONS)):
-            kept.append(arg)
-    return kept
 
 
 def serve(config: ServerConfig) -> int:
