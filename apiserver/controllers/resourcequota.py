@@ -110,7 +110,15 @@ class ResourceQuotaController:
         status = {"hard": to_strings(parse_list((quota.get("spec") or {}).get("hard"))),
                   "used": to_strings(calculate_usage(quota, objects_of))}
         if quota.get("status") == status:
-            return
+            # The informer's copy may not show a recount that raced admission yet (it wrote usage without an
+            # object admission had just charged): settle against the stored quota before calling it done.
+            try:
+                quota = await self._client.get(QUOTAS, str(quota["metadata"].get("name") or ""),
+                                               namespace=namespace)
+            except NotFound:
+                return
+            if quota.get("status") == status:
+                return
         updated = {**quota, "status": status}
         try:
             await self._client.update(QUOTAS, updated, namespace=namespace, subresource="status")

@@ -22,8 +22,12 @@ class FakeInformer:
 
 
 class FakeClient:
-    def __init__(self) -> None:
+    def __init__(self, stored: dict[str, JSONDict] | None = None) -> None:
         self.updates: list[tuple[JSONDict, str, str]] = []
+        self.stored = stored or {}  # what a live GET answers, by name
+
+    async def get(self, resource: Resource, name: str, *, namespace: str = "", **_: Any) -> JSONDict:
+        return self.stored[name]
 
     async def update(self, resource: Resource, obj: JSONDict, *, namespace: str = "",
                      subresource: str = "") -> JSONDict:
@@ -40,7 +44,7 @@ def quota(hard: dict[str, str], status: JSONDict | None = None) -> JSONDict:
 
 async def started(quotas: list[JSONDict], pods: list[JSONDict]) -> tuple[ResourceQuotaController, FakeClient]:
     controller = ResourceQuotaController(clock=lambda: 0.0)
-    client = FakeClient()
+    client = FakeClient({quota_obj["metadata"]["name"]: quota_obj for quota_obj in quotas})
     informers: dict[Resource, Any] = {resource: FakeInformer() for resource in COUNTED.values()}
     informers[QUOTAS] = FakeInformer(*quotas)
     informers[COUNTED["pods"]] = FakeInformer(*pods)
@@ -93,6 +97,18 @@ async def test_unchanged_status_is_not_written() -> None:
     controller, client = await started([current], [pod("a")])
     await controller.reconcile("namespace:ns")
     assert client.updates == []
+
+
+async def test_a_stale_informer_copy_is_settled_against_the_stored_quota() -> None:
+    # The informer still shows admission's charge (pods: 1) while a recount that raced it stored pods: 0; the
+    # pod is now in the cache, so the recount computes 1 — equal to the stale copy, not to what is stored.
+    charged = quota({"pods": "10"}, {"hard": {"pods": "10"}, "used": {"pods": "1"}})
+    raced = quota({"pods": "10"}, {"hard": {"pods": "10"}, "used": {"pods": "0"}})
+    controller, client = await started([charged], [pod("a")])
+    client.stored["q"] = raced
+    await controller.reconcile("namespace:ns")
+    assert [(update["status"]["used"], subresource) for update, _, subresource in client.updates] == [
+        ({"pods": "1"}, "status")]
 
 
 async def test_full_resync_after_the_period() -> None:
