@@ -113,22 +113,22 @@ async def send_object(
     resource: ResourceRequest, status: int, stored: StoredObject, output: OutputFormat, warnings: Sequence[str] = ()
 ) -> None:
     """One object (or the Status a delete returns), converted as the client asked."""
-    obj = stored.obj
-    if obj.get("kind") == "Status" and obj.get("apiVersion") == "v1":
-        content_type, body = encode_value(obj, OutputFormat(output.media, pretty=output.pretty),
+    # Cached objects are decoded only for the answers that need a dict (see StoredObject).
+    if stored.is_status:
+        content_type, body = encode_value(stored.read(), OutputFormat(output.media, pretty=output.pretty),
                                           api_version="v1", kind="Status")
     elif output.kind == TABLE:
-        table = _table(resource, [stored], output, resource_version=_resource_version(obj))
+        table = _table(resource, [stored], output, resource_version=stored.resource_version)
         content_type, body = encode_json_bytes(table, output)
     elif output.kind == PARTIAL_OBJECT_METADATA:
-        content_type, body = _partial(obj, output)
+        content_type, body = _partial(stored.read(), output)
     elif output.kind == PARTIAL_OBJECT_METADATA_LIST:
         raise NotAcceptable.from_message(
             "you requested PartialObjectMetadataList, but the requested object is not a list "
             f"({go_type_name(resource.spec)})"
         )
     elif output.media.name == APPLICATION_PROTOBUF:
-        content_type, body = encode_value(obj, output, api_version=resource.spec.group_version,
+        content_type, body = encode_value(stored.read(), output, api_version=resource.spec.group_version,
                                           kind=resource.spec.kind)
     else:
         content_type, body = encode_json_bytes(stored.json, output)
@@ -155,7 +155,7 @@ async def send_list(
     elif output.media.name == APPLICATION_PROTOBUF:
         codec = protobuf_codec()
         assert codec is not None
-        items = [item.obj for item in result.items]
+        items = [item.read() for item in result.items]
         content_type = APPLICATION_PROTOBUF
         body = codec.encode_list(spec.group_version, spec.list_kind, list_meta(result), items)
     elif output.media.name == APPLICATION_JSON and not output.pretty:
@@ -202,8 +202,9 @@ def list_json_chunks(spec: ResourceSpec, result: ListResult) -> list[bytes]:
     for item in result.items:
         if group or len(chunks) > 1:
             group.append(b",")
-        group.append(item.json)
-        size += len(item.json)
+        item_json = item.json
+        group.append(item_json)
+        size += len(item_json)
         if size >= LIST_CHUNK_BYTES:
             chunks.append(go_escape(b"".join(group)))
             group, size = [], 0
@@ -252,7 +253,7 @@ def _partial_list(result: ListResult, output: OutputFormat) -> tuple[str, bytes]
 
         version = output.conversion.version
         value = {"metadata": list_meta(result),
-                 "items": [partial_object_metadata(item.obj, version=version) for item in result.items]}
+                 "items": [partial_object_metadata(item.read(), version=version) for item in result.items]}
         return encode_value(value, output, api_version=output.conversion.api_version,
                             kind=PARTIAL_OBJECT_METADATA_LIST)
     document = partial_object_metadata_list(
@@ -260,8 +261,3 @@ def _partial_list(result: ListResult, output: OutputFormat) -> tuple[str, bytes]
         remaining=result.remaining_item_count, version=output.conversion.version,
     )
     return encode_json_bytes(document, output)
-
-
-def _resource_version(obj: Mapping[str, Any]) -> str:
-    metadata = obj.get("metadata")
-    return str(metadata.get("resourceVersion", "")) if isinstance(metadata, dict) else ""

@@ -196,7 +196,7 @@ class _EventEncoder:
         if event.type == "ERROR" or self._output.kind not in (TABLE, PARTIAL_OBJECT_METADATA):
             return event.object.json
         if self._output.kind == PARTIAL_OBJECT_METADATA:
-            return orjson.dumps(self._partial(event.object.obj))
+            return orjson.dumps(self._partial(event.object.read()))
         return self._table(event)
 
     def _table(self, event: WatchEvent) -> bytes:
@@ -205,9 +205,8 @@ class _EventEncoder:
         resource = self._resource
         assert self._output.conversion is not None
         items = [] if event.type == "BOOKMARK" else [event.object]
-        metadata = event.object.obj.get("metadata") or {}
         table = table_for(
-            resource.spec, items, list_resource_version=str(metadata.get("resourceVersion", "")),
+            resource.spec, items, list_resource_version=event.object.resource_version,
             continue_token="", remaining=None, include_object=self._include_object, now=resource.server.clock(),
             table_version=self._output.conversion.version,
         )
@@ -228,7 +227,7 @@ class _EventEncoder:
     def _protobuf(self, event: WatchEvent) -> bytes:
         codec = protobuf_codec()
         assert codec is not None
-        obj = event.object.obj
+        obj = event.object.read()
         if event.type == "ERROR":
             return bytes(codec.encode_watch_event(event.type, obj, api_version="v1", kind="Status"))
         if self._output.kind == PARTIAL_OBJECT_METADATA and event.type != "ERROR":

@@ -38,26 +38,136 @@ class RequestContext:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
 class StoredObject:
-    """One object as the registry hands it out: the decoded dict and exactly `orjson.dumps(obj)`.
+    """One object as the registry hands it out: its JSON (exactly `orjson.dumps(obj)`) and the decoded dict.
 
-    `obj` may be shared with the watch cache and every other reader: never mutate it; `copy()` returns a deep
-    mutable copy. Lists and watch events are assembled from `json` without re-encoding. A delete that answers
-    with a `Status` (resources that do not return the deleted object) carries that Status here; `is_status`
-    tells the two apart.
+    Two forms. Objects made by a request (`StoredObject(obj, json)`, `of`) hold both. Objects in the watch cache
+    (`from_storage`) hold only the stored bytes — shared with the cache's key-value, so holding an object costs
+    about its serialised size, not the five to ten times a decoded dict costs — and build the rest on demand: `json`
+    stamps the resourceVersion into the bytes, `read()` decodes a fresh dict, `obj` decodes once and keeps it (for
+    the server's own readers of small, hot objects: RBAC rules, namespaces). Paths that serve many objects (lists,
+    tables, selectors, watches) use `json`, `read()`, `labels` and `api_version`, so serving never decodes a whole
+    cache into memory.
+
+    Never mutate `obj`, `read()`'s result of a kept object, or anything shared; `copy()` returns a mutable deep copy.
+    Lists and watch events are assembled from `json` without re-encoding. A delete that answers with a `Status`
+    carries that Status here; `is_status` tells the two apart.
     """
 
-    obj: JSONDict
-    json: bytes
-    views: dict[str, StoredObject] = field(default_factory=dict, compare=False, repr=False)
-    frames: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
-    """Encodings made once and shared by every reader (the JSON watch line per event type)."""
+    __slots__ = ("_at", "_fields", "_frames", "_json", "_labels", "_obj", "_read_only", "_revision", "_views",
+                 "api_version", "kind")
+
+    def __init__(self, obj: JSONDict, json: bytes, views: dict[str, StoredObject] | None = None) -> None:
+        self._obj: JSONDict | None = obj
+        self._json = json
+        self._revision = 0
+        self._at = 0
+        self._read_only = False
+        self._views = views
+        self._frames: dict[str, bytes] | None = None
+        self._labels: Mapping[str, str] | None = None
+        self._fields: dict[object, str] | None = None
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        self.api_version = api_version if isinstance(api_version, str) else ""
+        self.kind = kind if isinstance(kind, str) else ""
 
     @classmethod
     def of(cls, obj: JSONDict) -> StoredObject:
         """Wrap a dict the caller will no longer mutate."""
         return cls(obj, orjson.dumps(obj))
+
+    @classmethod
+    def compact(cls, obj: JSONDict) -> StoredObject:
+        """Like `of`, but keep only the JSON (decoded again on demand): for views kept beside cached objects."""
+        stored = cls.of(obj)
+        stored._obj = None
+        return stored
+
+    @classmethod
+    def from_storage(cls, value: bytes, revision: int, at: int, api_version: str, kind: str,
+                     *, read_only: bool = False) -> StoredObject:
+        """A cached object: stored bytes whose resourceVersion, `revision`, goes at byte offset `at` (the codec
+        found it; a negative `at` means a comma goes before it); see `apiserver/registry/codec.py::compact`."""
+        stored = cls.__new__(cls)
+        stored._obj = None
+        stored._json = value
+        stored._revision = revision
+        stored._at = at
+        stored._read_only = read_only
+        stored._views = None
+        stored._frames = None
+        stored._labels = None
+        stored._fields = None
+        stored.api_version = api_version
+        stored.kind = kind
+        return stored
+
+    @property
+    def json(self) -> bytes:
+        if not self._revision:
+            return self._json
+        at, value = self._at, self._json
+        if at < 0:
+            return b"%s,\"resourceVersion\":\"%d\"%s" % (value[:-at], self._revision, value[-at:])
+        return b"%s\"resourceVersion\":\"%d\",%s" % (value[:at], self._revision, value[at:])
+
+    @property
+    def obj(self) -> JSONDict:
+        """The decoded object, kept once decoded (for small, hot objects the server itself reads)."""
+        if self._obj is None:
+            self._obj = self.read()
+        return self._obj
+
+    def read(self) -> JSONDict:
+        """The decoded object without keeping it: the kept one when there is one, else a new decode."""
+        if self._obj is not None:
+            return self._obj
+        decoded: JSONDict = orjson.loads(self.json)
+        if self._read_only:
+            from apiserver.registry.codec import freeze
+
+            frozen: JSONDict = freeze(decoded)
+            return frozen
+        return decoded
+
+    @property
+    def is_decoded(self) -> bool:
+        """Whether the decoded dict is held (always for objects made by requests)."""
+        return self._obj is not None
+
+    @property
+    def views(self) -> dict[str, StoredObject]:
+        """Conversions and decodings of this object, made once and shared by every reader."""
+        if self._views is None:
+            self._views = {}
+        return self._views
+
+    @property
+    def frames(self) -> dict[str, bytes]:
+        """Encodings made once and shared by every reader (the JSON watch line per event type)."""
+        if self._frames is None:
+            self._frames = {}
+        return self._frames
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        """metadata.labels, kept (small) so label selectors never decode an object twice."""
+        if self._labels is None:
+            metadata = self.read().get("metadata")
+            labels = metadata.get("labels") if isinstance(metadata, dict) else None
+            self._labels = labels if isinstance(labels, dict) else {}
+        return self._labels
+
+    def field(self, getter: Callable[[JSONDict], str]) -> str:
+        """`getter(obj)`, kept per getter, so field selectors decode an object once."""
+        if self._obj is not None:
+            return getter(self._obj)
+        if self._fields is None:
+            self._fields = {}
+        value = self._fields.get(getter)
+        if value is None:
+            value = self._fields[getter] = getter(self.read())
+        return value
 
     def copy(self) -> JSONDict:
         """A deep copy the caller owns."""
@@ -67,13 +177,24 @@ class StoredObject:
     @property
     def is_status(self) -> bool:
         """True when this is a `metav1.Status` (a delete answered with Success details), not an object."""
-        return self.obj.get("kind") == "Status" and self.obj.get("apiVersion") == "v1"
+        return self.kind == "Status" and self.api_version == "v1"
 
     @property
     def resource_version(self) -> str:
-        metadata = self.obj.get("metadata")
+        if self._revision:
+            return str(self._revision)
+        metadata = self.read().get("metadata")
         value = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
         return value if isinstance(value, str) else ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoredObject) and self.json == other.json
+
+    def __hash__(self) -> int:
+        return hash(self.json)
+
+    def __repr__(self) -> str:
+        return f"StoredObject({self.json[:120]!r})"
 
 
 # --- Query parameters, decoded as apimachinery's parameter codec decodes them ---------------------------------

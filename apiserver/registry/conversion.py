@@ -123,18 +123,18 @@ def decoded(stored: StoredObject, reader: StoredReader | None) -> StoredObject:
     key = f"decoded:{getattr(reader, 'token', id(reader))}"
     view = stored.views.get(key)
     if view is None:
-        normalized = reader.normalize(stored.obj)
-        view = stored.views[key] = _UNCHANGED if normalized is None else StoredObject.of(normalized)
+        normalized = reader.normalize(stored.read())
+        view = stored.views[key] = _UNCHANGED if normalized is None else StoredObject.compact(normalized)
     return stored if view is _UNCHANGED else view
 
 
 def served(stored: StoredObject, api_version: str) -> StoredObject:
     """`stored` as `api_version` serves it, converted once per object and version and kept beside it."""
-    if stored.obj.get("apiVersion") == api_version:
+    if stored.api_version == api_version:
         return stored
     view = stored.views.get(api_version)
     if view is None:
-        view = stored.views[api_version] = StoredObject.of(convert(stored.obj, api_version))
+        view = stored.views[api_version] = StoredObject.compact(convert(stored.read(), api_version))
     return view
 
 
@@ -146,7 +146,7 @@ def object_converter(spec: Any) -> ObjectConverter | None:
 
 def pending(stored: StoredObject, api_version: str) -> bool:
     """Whether serving `stored` as `api_version` needs a conversion that has not been made yet."""
-    return stored.obj.get("apiVersion") != api_version and api_version not in stored.views
+    return stored.api_version != api_version and api_version not in stored.views
 
 
 async def prepare_views(items: Sequence[StoredObject], api_version: str, converter: ObjectConverter | None) -> None:
@@ -157,9 +157,9 @@ async def prepare_views(items: Sequence[StoredObject], api_version: str, convert
     missing = [stored for stored in items if pending(stored, api_version)]
     if not missing:
         return
-    converted = await converter.convert([stored.obj for stored in missing], api_version)
+    converted = await converter.convert([stored.read() for stored in missing], api_version)
     for stored, obj in zip(missing, converted, strict=True):
-        stored.views[api_version] = StoredObject.of(obj)
+        stored.views[api_version] = StoredObject.compact(obj)
 
 
 async def served_all(

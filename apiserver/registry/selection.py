@@ -56,29 +56,46 @@ def check_field_selector(spec: ResourceSpec, selector: FieldSelector) -> None:
             raise unknown_field_error(spec, requirement.field)
 
 
-def object_predicate(spec: ResourceSpec, labels: LabelSelector, fields: FieldSelector) -> ObjectPredicate | None:
+class Selects:
+    """The selectors of a list or watch as a predicate over objects (`selects(obj)`) and over stored objects
+    (`selects.stored(stored)`, which reads the kept labels and fields instead of decoding the object each time)."""
+
+    __slots__ = ("_fields", "_labels", "_wanted")
+
+    def __init__(self, labels: LabelSelector, fields: FieldSelector, wanted: dict[str, FieldGetter]) -> None:
+        self._labels = None if labels.is_empty() else labels
+        self._fields = fields
+        self._wanted = wanted
+
+    def __call__(self, obj: Mapping[str, Any]) -> bool:
+        if self._labels is not None and not self._labels.matches(labels_of(obj)):
+            return False
+        return not self._wanted or self._fields.matches({field: get(obj) for field, get in self._wanted.items()})
+
+    def stored(self, stored: StoredObject) -> bool:
+        if self._labels is not None and not self._labels.matches(stored.labels):
+            return False
+        return not self._wanted or self._fields.matches(
+            {field: stored.field(get) for field, get in self._wanted.items()})
+
+
+def object_predicate(spec: ResourceSpec, labels: LabelSelector, fields: FieldSelector) -> Selects | None:
     """A predicate over stored objects, or None when the selectors select everything."""
     if labels.is_empty() and fields.is_empty():
         return None
     getters = field_getters(spec)
-    wanted = {requirement.field: getters[requirement.field] for requirement in fields.requirements}
-
-    def matches(obj: Mapping[str, Any]) -> bool:
-        if not labels.is_empty() and not labels.matches(labels_of(obj)):
-            return False
-        return not wanted or fields.matches({field: getter(obj) for field, getter in wanted.items()})
-
-    return matches
+    return Selects(labels, fields, {requirement.field: getters[requirement.field]
+                                    for requirement in fields.requirements})
 
 
-def entry_predicate(key_prefix: str, selects: ObjectPredicate | None) -> EntryPredicate:
+def entry_predicate(key_prefix: str, selects: Selects | None) -> EntryPredicate:
     """A watch-cache predicate: the key lies under `key_prefix`, the value decoded, and the selectors match."""
 
     def matches(entry: CacheEntry[StoredObject | None]) -> bool:
         stored = entry.decoded
         if stored is None or not entry.key.startswith(key_prefix):
             return False
-        return selects is None or selects(stored.obj)
+        return selects is None or selects.stored(stored)
 
     return matches
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from apiserver.meta.objects import Clock, JSONDict, utc_now
 from apiserver.registry.catalog import ResourceCatalog
-from apiserver.registry.codec import decode
+from apiserver.registry.codec import decode, decode_compact
 from apiserver.registry.context import StoredObject
 from apiserver.registry.naming import NameGenerator, RandomNameGenerator
 from apiserver.registry.spec import ResourceSpec
@@ -49,11 +49,11 @@ class _CacheSlot:
 
 
 def _decode_entry(kv: KeyValue) -> StoredObject | None:
-    return decode(kv)
+    return decode_compact(kv)
 
 
 def _decode_read_only(kv: KeyValue) -> StoredObject | None:
-    return decode(kv, read_only=True)
+    return decode_compact(kv, read_only=True)
 
 
 class Registry:

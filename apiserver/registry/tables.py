@@ -57,24 +57,25 @@ def partial_object_metadata_list(items: Sequence[StoredObject], *, resource_vers
         "kind": "PartialObjectMetadataList",
         "apiVersion": _api_version(version),
         "metadata": list_meta(resource_version, continue_token, remaining),
-        "items": [partial_object_metadata(item.obj, version=version) for item in items],
+        "items": [partial_object_metadata(item.read(), version=version) for item in items],
     }
     return orjson.dumps(document)
 
 
-def _row_object(item: StoredObject, include_object: str, version: str) -> bytes:
+def _row_object(item: StoredObject, obj: JSONDict, include_object: str, version: str) -> bytes:
     if include_object == INCLUDE_OBJECT:
         return item.json
     if include_object == INCLUDE_NONE:
         return b"null"
-    return orjson.dumps(partial_object_metadata(item.obj, version=version, keep_managed_fields=False))
+    return orjson.dumps(partial_object_metadata(obj, version=version, keep_managed_fields=False))
 
 
 def table_row(spec: ResourceSpec, item: StoredObject, *, include_object: str, now: datetime,
               table_version: str = "v1") -> bytes:
     """One serialised TableRow."""
-    cells = orjson.dumps([column.value(item.obj, now) for column in spec.table_columns])
-    return b'{"cells":' + cells + b',"object":' + _row_object(item, include_object, table_version) + b"}"
+    obj = item.read()
+    cells = orjson.dumps([column.value(obj, now) for column in spec.table_columns])
+    return b'{"cells":' + cells + b',"object":' + _row_object(item, obj, include_object, table_version) + b"}"
 
 
 def table_for(spec: ResourceSpec, items: Sequence[StoredObject], *, list_resource_version: str,

@@ -66,10 +66,15 @@ class _CachedResources:
         return None if cache is None else (store, cache)
 
 
-def _cached(cache: WatchCache[StoredObject | None], key: str) -> JSONDict | None:
-    """The cached object at `key`; None when absent. Raises StorageError (CacheNotReady) before the first list."""
+def _cached(cache: WatchCache[StoredObject | None], key: str, *, keep: bool = True) -> JSONDict | None:
+    """The cached object at `key`; None when absent. Raises StorageError (CacheNotReady) before the first list.
+
+    `keep`: keep the decoded object beside the cached bytes (small, hot objects); without it every call decodes
+    (pods, secrets and nodes are many and read once per token, so keeping them would hold a decoded cache)."""
     entry = cache.get(key)
-    return None if entry is None or entry.decoded is None else entry.decoded.obj
+    if entry is None or entry.decoded is None:
+        return None
+    return entry.decoded.obj if keep else entry.decoded.read()
 
 
 class CachedRuleSource(_CachedResources):
@@ -147,7 +152,7 @@ class CachedObjectLookup(_CachedResources):
         store, cache = found
         key = store.key(namespace, name)
         try:
-            if (cached := _cached(cache, key)) is not None:
+            if (cached := _cached(cache, key, keep=resource is SERVICE_ACCOUNTS)) is not None:
                 return cached
         except StorageError:
             pass

@@ -98,7 +98,9 @@ class WatchCacheOptions:
     window_events: int = 10_000
     window_seconds: float = 300.0
     watcher_queue: int = 1000
-    page_size: int = 1000
+    # kube-apiserver's cacher lists in pages of 10,000 (storageWatchListPageSize): a cold start of 10k objects is
+    # one storage round trip, not ten.
+    page_size: int = 10_000
     backoff_initial: float = 0.2
     backoff_max: float = 5.0
 
