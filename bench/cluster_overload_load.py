@@ -2,11 +2,16 @@
 
 `creates_job` (a spawned-process job) POSTs small ConfigMaps at `rate`/s over `connections` keep-alive
 connections with a bearer token, timing each from when it was due, and counts answers: 201, 429 with a
-Retry-After header, 429 without one, anything else. An unbounded rate with few connections measures the
-sustainable rate. `Probes` runs in the benchmark's own process: GET /readyz (anonymous, like a kubelet probe or a
-load balancer), and a Lease renewal (PUT of spec.renewTime) as the ServiceAccount (counted by the in-flight
-limit, as an external kube-controller-manager's identity would be) and as a system:masters client (never
-counted, like the replicas' own loopback leader election).
+Retry-After header, 429 without one, anything else. A connection answered 429 with Retry-After is not used again
+for that long (client-go waits the same before its retry), so refused clients do not hammer the server. An
+unbounded rate with few connections measures the sustainable rate.
+
+`Probes` runs in the benchmark's own process: GET /readyz (anonymous, like a kubelet probe or a load balancer:
+upstream's `probes` FlowSchema, exempt), and a Lease renewal in kube-system (a PUT of the whole
+Lease with a new spec.renewTime, the update client-go's leader election sends) as a kube-system ServiceAccount
+(upstream's `system-leader-election` FlowSchema: the `leader-election` priority level, limited but with its own
+seats) and as a system:masters client (the `exempt` FlowSchema); and, as a control, GET /readyz on the other
+replica, which shares the box, etcd and the neighbours' load but not the overload.
 """
 from __future__ import annotations
 
@@ -22,6 +27,10 @@ from bench.api_client import Endpoint
 from bench.cluster_stack import BenchConnection, connect_many
 
 LEASE_NAME = "bench-lease"
+LEASE_NAMESPACE = "kube-system"
+LEADER = "lease as kube-system ServiceAccount"
+MASTERS = "lease as system:masters"
+CONTROL = "readyz on the other replica"
 
 
 @dataclass(slots=True)
@@ -39,6 +48,14 @@ class CreatesReport:
     @property
     def answered(self) -> int:
         return self.created + self.throttled + self.throttled_bare + self.other
+
+
+def retry_after(head: bytes) -> float:
+    """The Retry-After of a lower-cased response head, in seconds; 0 without one."""
+    start = head.find(b"retry-after:")
+    if start < 0:
+        return 0.0
+    return float(head[start + 12 : head.index(b"\r\n", start)].strip() or 0)
 
 
 def configmap(name: str) -> bytes:
@@ -64,7 +81,11 @@ async def creates_job(ready: Callable[[], None], endpoint: Endpoint, token: str,
             report.other += 1
             report.first_other = report.first_other or repr(error)
             return  # the connection is gone; it is not given back
-        idle.put_nowait(connection)
+        if status == 429 and (wait := retry_after(head)):
+            # As client-go does: a 429 with Retry-After holds the connection back that long, not the schedule.
+            asyncio.get_running_loop().call_later(wait, idle.put_nowait, connection)
+        else:
+            idle.put_nowait(connection)
         latency = time.perf_counter() - due
         if status == 201:
             report.created += 1
@@ -113,25 +134,38 @@ def renew_time() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Probes:
-    """Keep-alive connections for /readyz (anonymous), Lease renewals (token; admin) and probe creates (token)."""
+def lease(holder: str) -> bytes:
+    return orjson.dumps({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                         "metadata": {"name": LEASE_NAME, "namespace": LEASE_NAMESPACE},
+                         "spec": {"holderIdentity": holder, "leaseDurationSeconds": 15, "renewTime": renew_time()}})
 
-    def __init__(self, endpoint: Endpoint, token: str, namespace: str) -> None:
-        self.endpoint, self.token, self.namespace = endpoint, token, namespace
+
+class Probes:
+    """Keep-alive connections for /readyz (anonymous), Lease renewals (the leader-election token; admin) and probe
+    creates (the workload token)."""
+
+    def __init__(self, endpoint: Endpoint, token: str, namespace: str, leader_token: str, control: Endpoint) -> None:
+        self.endpoint, self.token, self.namespace, self.leader_token = endpoint, token, namespace, leader_token
+        self.control = control
         self.connections: dict[str, BenchConnection] = {}
         self.broken: list[str] = []
-        self.lease_path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{LEASE_NAME}"
+        self.lease_path = f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases/{LEASE_NAME}"
+
+    def _token_of(self, name: str) -> str:
+        return {LEADER: self.leader_token, MASTERS: "", "readyz": "-", CONTROL: "-"}.get(name, self.token)
+
+    async def _anonymous(self, name: str) -> BenchConnection:
+        endpoint = self.control if name == CONTROL else self.endpoint
+        connection = (await connect_many(endpoint, 1, token="-"))[0]  # no certificate; an unverifiable token
+        connection._auth = b""  # and then no token either
+        return connection
 
     async def open(self) -> None:
-        anonymous = await connect_many(self.endpoint, 1, token="-")  # no certificate; an unverifiable token
-        anonymous[0]._auth = b""
-        self.connections = {"readyz": anonymous[0], "lease as ServiceAccount": (await connect_many(
-            self.endpoint, 1, self.token))[0], "lease as system:masters": (await connect_many(self.endpoint, 1))[0],
-            "create": (await connect_many(self.endpoint, 1, self.token))[0]}
-        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": LEASE_NAME},
-                 "spec": {"holderIdentity": "bench", "leaseDurationSeconds": 15, "renewTime": renew_time()}}
-        status, _, payload = await self.connections["create"].exchange(
-            "POST", f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases", orjson.dumps(lease))
+        self.connections = {name: await self._anonymous(name) for name in ("readyz", CONTROL)}
+        for name in (LEADER, MASTERS, "create"):
+            self.connections[name] = (await connect_many(self.endpoint, 1, self._token_of(name)))[0]
+        status, _, payload = await self.connections[LEADER].exchange(
+            "POST", f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases", lease("bench"))
         if status != 201:
             raise RuntimeError(f"lease create: HTTP {status} {payload[:200]!r}")
 
@@ -143,24 +177,22 @@ class Probes:
         except (OSError, asyncio.IncompleteReadError) as error:
             self.broken.append(f"{name}: {error!r}")
             await self.connections[name].close()
-            token = "" if name == "lease as system:masters" else self.token
-            self.connections[name] = (await connect_many(self.endpoint, 1, token or ""))[0]
-            if name == "readyz":
-                self.connections[name]._auth = b""
+            if name in ("readyz", CONTROL):
+                self.connections[name] = await self._anonymous(name)
+            else:
+                self.connections[name] = (await connect_many(self.endpoint, 1, self._token_of(name)))[0]
             return time.perf_counter() - began, 0
 
     async def _probe(self, name: str, index: int) -> tuple[float, int]:
         connection = self.connections[name]
         began = time.perf_counter()
-        if name == "readyz":
+        if name in ("readyz", CONTROL):
             status, _, _ = await connection.exchange("GET", "/readyz")
         elif name == "create":
             status, _, _ = await connection.exchange("POST", f"/api/v1/namespaces/{self.namespace}/configmaps",
                                                      configmap(f"probe-{index}"))
-        else:
-            patch = {"spec": {"renewTime": renew_time()}}
-            status, _, _ = await connection.exchange("PATCH", self.lease_path, orjson.dumps(patch),
-                                                     "application/merge-patch+json")
+        else:  # an unconditional update (no resourceVersion), as a leader renewing its own Lease
+            status, _, _ = await connection.exchange("PUT", self.lease_path, lease("bench"))
         return time.perf_counter() - began, status
 
     async def close(self) -> None:

@@ -3,8 +3,8 @@
 FILTERS lists the filters from the outside in, the order a request meets them. It follows kube-apiserver's
 DefaultBuildHandlerChain: the audit ID outermost, panic recovery, request info, metrics, cache control and
 request timeouts, then the failed-authentication audit around authentication, the audit of authenticated
-requests, impersonation, the in-flight limits and authorization innermost. `build_chain` does not know the
-router: the server's assembly passes it in as the innermost app.
+requests, impersonation, API Priority and Fairness (or the in-flight limits) and authorization innermost.
+`build_chain` does not know the router: the server's assembly passes it in as the innermost app.
 
 The security filters need their collaborators: without an `authenticator` there is no authentication filter
 (and then no user for impersonation and authorization to act on), without an `authorizer` no impersonation or
@@ -25,6 +25,7 @@ from apiserver.filters.audit import WithAudit, WithAuditID, WithFailedAuthentica
 from apiserver.filters.authentication import WithAuthentication
 from apiserver.filters.authorization import WithAuthorization
 from apiserver.filters.cachecontrol import WithCacheControl
+from apiserver.filters.flowcontrol import FlowControlObjects, WithPriorityAndFairness
 from apiserver.filters.impersonation import WithImpersonation
 from apiserver.filters.inflight import WithMaxInFlightLimit
 from apiserver.filters.metrics import WithRequestMetrics
@@ -72,6 +73,19 @@ def _impersonation(app: ASGIApp, *, authorizer: Authorizer | None = None) -> ASG
     return app if authorizer is None else WithImpersonation(app, authorize=authorizer.authorize)
 
 
+def _flow_control(
+    app: ASGIApp, *, max_requests_inflight: int = 400, max_mutating_requests_inflight: int = 200,
+    flow_control_objects: FlowControlObjects | None = None, flow_control_wait_limit: float = 15.0,
+) -> ASGIApp:
+    """API Priority and Fairness when the server passes its FlowSchemas (--enable-priority-and-fairness, the
+    default), else upstream's max-in-flight limits."""
+    if flow_control_objects is None:
+        return WithMaxInFlightLimit(app, max_requests_inflight=max_requests_inflight,
+                                    max_mutating_requests_inflight=max_mutating_requests_inflight)
+    return WithPriorityAndFairness(app, objects=flow_control_objects, wait_limit=flow_control_wait_limit,
+                                   server_limit=max(1, max_requests_inflight + max_mutating_requests_inflight))
+
+
 def _authorization(app: ASGIApp, *, authorizer: Authorizer | None = None) -> ASGIApp:
     return app if authorizer is None else WithAuthorization(app, authorizer=authorizer)
 
@@ -89,7 +103,8 @@ FILTERS: tuple[Filter, ...] = (
     Filter("authentication", _authentication, options=("authenticator", "strip_headers")),
     Filter("audit", _audit, options=_AUDIT_OPTIONS),
     Filter("impersonation", _impersonation, options=("authorizer",)),
-    Filter("inflight", WithMaxInFlightLimit, options=("max_requests_inflight", "max_mutating_requests_inflight")),
+    Filter("inflight", _flow_control, options=("max_requests_inflight", "max_mutating_requests_inflight",
+                                               "flow_control_objects", "flow_control_wait_limit")),
     Filter("authorization", _authorization, options=("authorizer",)),
 )
 

@@ -1,11 +1,12 @@
 """Overload protection: `--max-requests-inflight` and `--max-mutating-requests-inflight`.
 
 Upstream: WithMaxInFlightLimit (k8s.io/apiserver/pkg/server/filters/maxinflight.go), which kube-apiserver runs
-when API Priority and Fairness is off (this server has no APF). Reads (get, list, watch) and writes have separate
-budgets; a limit of 0 means unlimited. A request over its budget is answered at once with Go's plain-text 429
-"Too many requests, please try again later." and `Retry-After: 1`. Long-running requests (watches, logs, exec,
-proxy) are never counted, and neither are members of `system:masters` (the admin and the server's own loopback
-clients must always get through); the user is the one impersonation settled on, as upstream's filter sees it.
+when API Priority and Fairness is off (`--enable-priority-and-fairness=false`; flowcontrol.py otherwise). Reads
+(get, list, watch) and writes have separate budgets; a limit of 0 means unlimited. A request over its budget is
+answered at once with Go's plain-text 429 "Too many requests, please try again later." and `Retry-After: 1`.
+Long-running requests (watches, logs, exec, proxy) are never counted, and neither are members of `system:masters`
+(the admin and the server's own loopback clients must always get through); the user is the one impersonation
+settled on, as upstream's filter sees it.
 """
 from __future__ import annotations
 

@@ -67,6 +67,7 @@ from apiserver.registry.stores import Registry
 from apiserver.registry.virtual import VirtualStore
 from apiserver.resources.apiextensions.crd_conversion import WebhookConverter
 from apiserver.resources.core.service_store import ServiceRegistry
+from apiserver.resources.flowcontrol.producer import CachedFlowControlObjects, ConfigurationProducer
 from apiserver.server.apiservices import AggregationLayer
 from apiserver.server.bootstrap import SystemNamespacesHook
 from apiserver.server.bootstrap_objects import bootstrap_object_hooks, service_ranges
@@ -142,7 +143,8 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
         ),
         services=[*([AuditLogService(security.audit_backend)] if security.audit_backend is not None else []),
                   history, series],
-        runners=[crd_serving, controllers],
+        runners=[*([ConfigurationProducer(registry.get)] if config.enable_priority_and_fairness else []),
+                 crd_serving, controllers],
     )
     register_health_checks(health, lifecycle)
     health.mark_started()  # --livez-grace-period counts from here
@@ -176,8 +178,10 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     def served_resource(info: RequestInfo) -> bool:
         return holder.current.lookup(info.api_group, info.api_version, info.resource) is not None
 
+    flow_control = {"flow_control_objects": CachedFlowControlObjects(registry.get)} \
+        if config.enable_priority_and_fairness else {}
     app = build_chain(aggregation.proxy(router), metrics=metrics, served_resource=served_resource,
-                      **filter_options(config, security))
+                      **filter_options(config, security), **flow_control)
     controllers.serve_through(app)
     return ApiServer(app=app, lifecycle=lifecycle, health=health, catalog=catalog, controllers=controllers)
 
@@ -200,6 +204,7 @@ def filter_options(config: ServerConfig, security: Security) -> dict[str, object
         "authorizer": security.authorizer, "audit_policy": security.audit_policy,
         "audit_backend": security.audit_backend, "max_requests_inflight": config.max_requests_inflight,
         "max_mutating_requests_inflight": config.max_mutating_requests_inflight,
+        "flow_control_wait_limit": config.request_timeout / 4 if config.request_timeout > 0 else 15.0,
     }
 
 

@@ -93,6 +93,9 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag("enable-admission-plugins", STRINGS, (),
          "admission plugins that should be enabled in addition to default enabled ones. Comma-delimited list of "
          "admission plugins. The order of plugins in this flag does not matter."),
+    Flag("enable-priority-and-fairness", BOOL, True,
+         "If true, replace the max-in-flight handler with an enhanced one that queues and dispatches with "
+         "priority and fairness"),
     Flag("encryption-provider-config", STRING, "",
          "The file containing configuration for encryption providers to be used for storing secrets in etcd."),
     Flag("etcd-cafile", STRING, "", "The CA bundle that verifies etcd's serving certificates."),
@@ -241,6 +244,7 @@ class ServerConfig:
     authorization_modes: tuple[str, ...] = ("RBAC",)
     max_requests_inflight: int = 400
     max_mutating_requests_inflight: int = 200
+    enable_priority_and_fairness: bool = True
     audit_policy_file: str = ""
     audit_log_path: str = ""
     audit_log_maxage: int = 0
@@ -396,6 +400,7 @@ def _security_values(values: Mapping[str, object]) -> dict[str, Any]:
         "requestheader_client_ca_file": str(values["requestheader_client_ca_file"]),
         **{name: _strings(values[name]) for name in _REQUEST_HEADER_LISTS},
         "authorization_modes": _strings(values["authorization_mode"]),
+        "enable_priority_and_fairness": bool(values["enable_priority_and_fairness"]),
         **{name: _int(values[name]) for name in _COUNTS},
         **{name: str(values[name]) for name in ("audit_policy_file", "audit_log_path", "encryption_provider_config")},
     }
