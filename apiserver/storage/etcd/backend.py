@@ -32,11 +32,11 @@ from apiserver.storage.etcd.endpoints import (
     EndpointSet,
     TlsFiles,
     is_cancelled_locally,
-    is_unavailable,
     open_endpoint,
     storage_error,
 )
-from apiserver.storage.etcd.watch import StreamBroken, WatchStream, prefix_range_end, watch_events
+from apiserver.storage.etcd.failover import Answer, CallFailed, HedgeBudget, call_with_failover
+from apiserver.storage.etcd.watch import StreamBroken, WatchStream, first_change, prefix_range_end, watch_events
 from apiserver.storage.interface import Event, KeyValue, Page
 from apiserver.storage.status import StorageStatus
 
@@ -60,6 +60,7 @@ class EtcdStorage:
         self._timeout = request_timeout
         # Long enough to ride out an etcd restart; after it the watcher is told and relists.
         self._resume_window = resume_window if resume_window is not None else max(10.0, 2 * request_timeout)
+        self._hedges = HedgeBudget()
         self._closed = False
 
     @classmethod
@@ -107,36 +108,55 @@ class EtcdStorage:
 
     async def create(self, key: str, value: bytes) -> int:
         encoded = key.encode()
-        response = await self._txn(
+        answer = await self._txn(
             compare=[_compare_create(encoded, rpc.Compare.EQUAL, 0)],
             success=[rpc.RequestOp(request_put=rpc.PutRequest(key=encoded, value=value))],
+            failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=encoded))],
         )
-        if not response.succeeded:
-            raise KeyExists(key)
-        return int(response.header.revision)
+        response = answer.response
+        if response.succeeded:
+            return int(response.header.revision)
+        found = response.responses[0].response_range.kvs
+        if answer.uncertain and found:
+            # The key's creation is the first change from its create revision: ours if it stored our value.
+            event = await self._first_change(encoded, found[0].create_revision)
+            if event.type == rpc.Event.PUT and event.kv.value == value:
+                return int(event.kv.mod_revision)
+        raise KeyExists(key)
 
     async def update(self, key: str, value: bytes, *, expected: int) -> int:
         encoded = key.encode()
-        response = await self._txn(
+        answer = await self._txn(
             # A missing key compares as mod revision 0: the create comparison keeps update from creating it.
             compare=[_compare_create(encoded, rpc.Compare.GREATER, 0), _compare_mod(encoded, expected)],
             success=[rpc.RequestOp(request_put=rpc.PutRequest(key=encoded, value=value))],
             failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=encoded))],
         )
-        if not response.succeeded:
-            raise _failed_write(key, expected, response)
-        return int(response.header.revision)
+        if answer.response.succeeded:
+            return int(answer.response.header.revision)
+        if answer.uncertain:
+            event = await self._change_after(encoded, expected)
+            if event is not None and event.type == rpc.Event.PUT and event.kv.value == value:
+                return int(event.kv.mod_revision)
+        raise _failed_write(key, expected, answer.response)
 
     async def delete(self, key: str, *, expected: int = 0) -> KeyValue:
         encoded = key.encode()
         compare = [_compare_create(encoded, rpc.Compare.GREATER, 0)]
         if expected:
             compare.append(_compare_mod(encoded, expected))
-        response = await self._txn(
+        answer = await self._txn(
             compare=compare,
             success=[rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=encoded, prev_kv=True))],
             failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=encoded))],
         )
+        response = answer.response
+        if not response.succeeded and answer.uncertain and expected:
+            # An unconditional delete has no revision to look from, and reports what it finds.
+            event = await self._change_after(encoded, expected)
+            if event is not None and event.type == rpc.Event.DELETE:
+                previous = event.prev_kv
+                return KeyValue(key, previous.value, previous.create_revision, event.kv.mod_revision)
         if not response.succeeded:
             raise _failed_write(key, expected, response)
         deleted = response.responses[0].response_delete_range.prev_kvs[0]
@@ -154,7 +174,7 @@ class EtcdStorage:
             self._ensure_open()
             return
         try:
-            await self._call("Compact", rpc.CompactionRequest(revision=revision, physical=False))
+            await self._call("Compact", rpc.CompactionRequest(revision=revision, physical=False), is_write=True)
         except _OutOfRange as error:
             if COMPACTED_MESSAGE in error.details:
                 return
@@ -213,25 +233,61 @@ class EtcdStorage:
                 raise FutureRevision(request.revision, await self.current_revision()) from None
             raise StorageError(f"etcd: {error.details}") from None
 
-    async def _txn(self, *, compare: Sequence[Any], success: Sequence[Any], failure: Sequence[Any] = ()) -> Any:
-        return await self._call("Txn", rpc.TxnRequest(compare=compare, success=success, failure=failure))
+    async def _txn(self, *, compare: Sequence[Any], success: Sequence[Any], failure: Sequence[Any]) -> Answer:
+        """A conditional write; `Answer.uncertain` when an attempt that failed on the way may have been applied."""
+        request = rpc.TxnRequest(compare=compare, success=success, failure=failure)
+        return await self._answer("Txn", request, timeout=self._timeout, is_write=True)
 
-    async def _call(self, method: str, request: Any, *, timeout: float | None = None) -> Any:
-        """One unary KV call to the current member, bounded by the request timeout.
+    async def _call(self, method: str, request: Any, *, timeout: float | None = None, is_write: bool = False) -> Any:
+        """One unary KV call, moved to another member when its member fails or hangs (failover.py). Bounded by the
+        request timeout (or `timeout`).
 
         Raises StorageUnavailable when etcd cannot be reached in time, _OutOfRange and _TooLarge for the
         callers that translate them, StorageError for anything else etcd refuses.
         """
+        answer = await self._answer(method, request, timeout=timeout or self._timeout, is_write=is_write)
+        return answer.response
+
+    async def _answer(self, method: str, request: Any, *, timeout: float, is_write: bool) -> Answer:
         self._ensure_open()
-        endpoint = self._endpoints.pick()
         try:
-            return await getattr(endpoint.kv, method)(request, timeout=timeout or self._timeout, wait_for_ready=True)
-        except grpc.aio.AioRpcError as error:
-            raise self._translate(error, endpoint) from None
+            return await call_with_failover(
+                self._endpoints, self._hedges, method, request, timeout=timeout, is_write=is_write
+            )
+        except CallFailed as failed:
+            raise self._translate(failed.error, failed.endpoint) from None
         except asyncio.CancelledError:
             if not (self._closed and is_cancelled_locally()):
                 raise
             raise StorageUnavailable("storage is closed") from None
+
+    async def _change_after(self, key: bytes, expected: int) -> Any | None:
+        """The change of `key` right after its version `expected`: the only one a write comparing its mod revision
+        to `expected` can have made. None when `key` had no version `expected` (so no such write ever applied)."""
+        try:
+            version = await self._read_at(rpc.RangeRequest(key=key, revision=expected))
+        except FutureRevision:
+            return None
+        except Compacted:
+            raise StorageUnavailable(f"etcd: cannot tell whether a retried write applied: revision {expected} "
+                                     "is compacted") from None
+        if not version.kvs or version.kvs[0].mod_revision != expected:
+            return None
+        return await self._first_change(key, expected + 1)
+
+    async def _first_change(self, key: bytes, start_revision: int) -> Any:
+        """The first change of `key` at or after `start_revision` (an mvccpb.Event with prev_kv), which must exist
+        (else this waits for it until the request timeout). StorageUnavailable when it cannot be read."""
+        endpoint = self._endpoints.pick()
+        try:
+            event = await first_change(endpoint, key, start_revision, timeout=self._timeout)
+        except (grpc.aio.AioRpcError, TimeoutError) as error:
+            message = f"etcd {endpoint.url}: cannot tell whether a retried write applied: {error}"
+            raise StorageUnavailable(message) from None
+        if event is None:
+            raise StorageUnavailable(f"etcd: cannot tell whether a retried write applied: revision {start_revision} "
+                                     "is compacted")
+        return event
 
     def _translate(self, error: grpc.aio.AioRpcError, endpoint: Endpoint) -> Exception:
         if self._closed:
@@ -240,8 +296,6 @@ class EtcdStorage:
             return _OutOfRange(error.details() or "")
         if error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in (error.details() or ""):
             return _TooLarge()
-        if is_unavailable(error):
-            self._endpoints.demote(endpoint)
         return storage_error(error, endpoint)
 
     async def _compacted_revision(self, requested: int) -> int:

@@ -1,12 +1,14 @@
 """gRPC channels to the etcd members named by `--etcd-servers`, with TLS and failover between them.
 
 One channel per member, so each keeps its own TLS server name. Calls go to the current member; when its
-channel is failing, or a call to it could not reach it, the next healthy member becomes current. gRPC reconnects
-each channel by itself, so a member that comes back is usable again without reopening anything.
+channel is failing, or a call to it could not reach it or went unanswered (failover.py moves that call on), the
+member is demoted: the next healthy member becomes current and the watches on the demoted one resume elsewhere.
+gRPC reconnects each channel by itself, so a member that comes back is usable again without reopening anything.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -140,10 +142,16 @@ class EndpointSet:
             raise ValueError("at least one etcd server is required")
         self._endpoints = tuple(endpoints)
         self._current = 0
+        self._listeners: dict[Endpoint, list[Callable[[], None]]] = {}
 
     @property
     def all(self) -> tuple[Endpoint, ...]:
         return self._endpoints
+
+    @property
+    def current(self) -> Endpoint:
+        """The member calls go to first (no health check: see `pick`)."""
+        return self._endpoints[self._current]
 
     def prefer(self, endpoint: Endpoint) -> None:
         self._current = self._endpoints.index(endpoint)
@@ -161,10 +169,34 @@ class EndpointSet:
             self._switch(healthy[0])
         return self._endpoints[self._current]
 
+    def in_order(self) -> list[Endpoint]:
+        """Every member in the order a call should try them: the current one, then the next ones round the ring,
+        those whose channel is failing last."""
+        count = len(self._endpoints)
+        ring = [self._endpoints[(self._current + step) % count] for step in range(count)]
+        return sorted(ring, key=lambda endpoint: endpoint.channel.get_state() in FAILING_STATES)
+
     def demote(self, endpoint: Endpoint) -> None:
-        """A call to `endpoint` could not reach it: send the next calls to the next member."""
-        if len(self._endpoints) > 1 and self._endpoints[self._current] is endpoint:
+        """A call to `endpoint` could not reach it, or it did not answer in time: send the next calls to the next
+        member, and tell the watches on `endpoint` (a hung member keeps their streams open but silent). With a
+        single member there is nowhere else to go: nothing changes."""
+        if len(self._endpoints) == 1:
+            return
+        for listener in tuple(self._listeners.get(endpoint, ())):
+            listener()
+        if self._endpoints[self._current] is endpoint:
             self._switch(self._endpoints[(self._current + 1) % len(self._endpoints)])
+
+    def on_demote(self, endpoint: Endpoint, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` whenever `endpoint` is demoted, until the returned function is called."""
+        listeners = self._listeners.setdefault(endpoint, [])
+        listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                listeners.remove(listener)
+
+        return remove
 
     def _switch(self, endpoint: Endpoint) -> None:
         logger.warning(

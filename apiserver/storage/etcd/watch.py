@@ -26,6 +26,9 @@ from apiserver.storage.interface import Event, EventType
 
 FIRST_RETRY_DELAY = 0.1
 MAX_RETRY_DELAY = 1.0
+# With other members to go to, a member that does not confirm a watch this fast is passed over (etcd confirms at
+# once; a dead or hung member never does).
+OPEN_TIMEOUT_WITH_OTHERS = 1.0
 
 
 class StreamBroken(Exception):
@@ -79,8 +82,9 @@ class WatchStream:
     etcd under write load). Events are converted on the thread too.
     """
 
-    def __init__(self, endpoint: Endpoint, prefix: str, start_revision: int) -> None:
+    def __init__(self, endpoint: Endpoint, prefix: str, start_revision: int, *, wait_for_ready: bool = True) -> None:
         self.endpoint = endpoint
+        self._wait_for_ready = wait_for_ready
         self.start_revision = start_revision
         key = prefix.encode() or b"\0"
         self._request = rpc.WatchRequest(
@@ -158,7 +162,7 @@ class WatchStream:
     def _read(self) -> None:
         assert self.endpoint.blocking is not None
         try:
-            call = self.endpoint.blocking.watch_stub().Watch(self._requests(), wait_for_ready=True)
+            call = self.endpoint.blocking.watch_stub().Watch(self._requests(), wait_for_ready=self._wait_for_ready)
             with self._lock:
                 self._call = call
             if self._stop.is_set():
@@ -219,6 +223,8 @@ async def watch_events(
     StorageUnavailable. Returns quietly once the storage is closed.
     """
     stream = await _first_stream(endpoints, prefix, after + 1, timeout)
+    # A demoted member may be hung with this stream open but silent: resume elsewhere instead of waiting.
+    stop_listening = endpoints.on_demote(stream.endpoint, stream.cancel)
     first = True
     last = after
     try:
@@ -226,11 +232,13 @@ async def watch_events(
             try:
                 events = await stream.next_events()
             except StreamBroken:
+                stop_listening()
                 stream.cancel()
                 if is_closed():
                     return
                 endpoints.demote(stream.endpoint)
                 stream = await _resume(endpoints, prefix, last + 1, timeout, resume_window)
+                stop_listening = endpoints.on_demote(stream.endpoint, stream.cancel)
                 first = False
                 continue
             except Compacted as error:
@@ -241,22 +249,60 @@ async def watch_events(
                 last = events[-1].revision
                 yield events
     finally:
+        stop_listening()
         stream.cancel()
+
+
+def _open_timeout(endpoints: EndpointSet, timeout: float) -> float:
+    return timeout if len(endpoints.all) == 1 else min(timeout, OPEN_TIMEOUT_WITH_OTHERS)
+
+
+def _stream(endpoints: EndpointSet, endpoint: Endpoint, prefix: str, start_revision: int) -> WatchStream:
+    # Fail fast on a member that is down while another can take the watch.
+    return WatchStream(endpoint, prefix, start_revision, wait_for_ready=len(endpoints.all) == 1)
+
+
+async def first_change(endpoint: Endpoint, key: bytes, start_revision: int, *, timeout: float) -> Any | None:
+    """The first event on `key` at or after `start_revision` (an mvccpb.Event with prev_kv), None when that history
+    is compacted. A unary-like watch on the event loop; raises grpc.aio.AioRpcError or TimeoutError."""
+    request = rpc.WatchRequest(
+        create_request=rpc.WatchCreateRequest(key=key, start_revision=start_revision, prev_kv=True)
+    )
+    call = endpoint.watch.Watch(timeout=timeout)
+    try:
+        async with asyncio.timeout(timeout):
+            await call.write(request)
+            while True:
+                response = await call.read()
+                if response is grpc.aio.EOF or response.canceled or response.compact_revision:
+                    return None
+                if response.events:
+                    return response.events[0]
+    finally:
+        call.cancel()
 
 
 async def _first_stream(endpoints: EndpointSet, prefix: str, start_revision: int, timeout: float) -> WatchStream:
-    endpoint = endpoints.pick()
-    stream = WatchStream(endpoint, prefix, start_revision)
-    try:
-        await stream.open(timeout)
-    except StreamBroken as error:
-        stream.cancel()
-        endpoints.demote(endpoint)
-        raise StorageUnavailable(f"etcd {endpoint.url}: cannot start a watch: {error}") from None
-    except Compacted:
-        stream.cancel()
-        raise
-    return stream
+    """A confirmed stream from the first member (in call order) that confirms one within `timeout` altogether."""
+    deadline = time.monotonic() + timeout
+    failures: list[str] = []
+    for endpoint in endpoints.in_order():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        stream = _stream(endpoints, endpoint, prefix, start_revision)
+        try:
+            await stream.open(min(_open_timeout(endpoints, timeout), left))
+        except StreamBroken as error:
+            stream.cancel()
+            endpoints.demote(endpoint)
+            failures.append(f"etcd {endpoint.url}: cannot start a watch: {error}")
+            continue
+        except Compacted:
+            stream.cancel()
+            raise
+        return stream
+    raise StorageUnavailable("; ".join(failures) or f"no etcd member confirmed a watch within {timeout}s")
 
 
 async def _resume(
@@ -266,10 +312,10 @@ async def _resume(
     delay = FIRST_RETRY_DELAY
     while True:
         endpoint = endpoints.pick()
-        stream = WatchStream(endpoint, prefix, start_revision)
+        stream = _stream(endpoints, endpoint, prefix, start_revision)
         left = deadline - time.monotonic()
         try:
-            await stream.open(max(0.01, min(timeout, left)))
+            await stream.open(max(0.01, min(_open_timeout(endpoints, timeout), left)))
             return stream
         except StreamBroken:
             stream.cancel()
