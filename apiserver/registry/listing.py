@@ -4,8 +4,9 @@
   storage itself (always correct, e.g. when keys outside the registry advanced the revision).
 - "0" (any): the cache as it is; like upstream's cache, the limit is ignored and everything is returned.
 - N, NotOlderThan (or no match and no limit): the cache once it reached N; 504 after the wait.
-- N, Exact (or no match with a limit) and continue tokens: the cache when N is inside its window, else the
-  storage at N; 410 when that history was compacted, 504 when N is beyond the storage's revision.
+- N, Exact (or no match with a limit) and continue tokens: kube-apiserver 1.32 reads these from etcd at N, so the
+  storage is asked first whether it still holds N (410 when compacted, 504 when beyond its revision, even while
+  the cache's window still holds N); then the cache serves N when it is inside its window, else the storage.
 Pages carry a continue token encoding the list's revision and the last key, and `remainingItemCount` when no
 selector filtered the page (upstream only counts unfiltered lists).
 """
@@ -26,7 +27,7 @@ from apiserver.meta.resourceversion import (
 from apiserver.registry.codec import decode
 from apiserver.registry.context import ListOptions, StoredObject
 from apiserver.registry.conversion import object_converter, served_all, stored_reader
-from apiserver.registry.selection import ObjectPredicate, entry_predicate, prefix_end
+from apiserver.registry.selection import Selects, entry_predicate, prefix_end
 from apiserver.registry.spec import ResourceSpec
 from apiserver.registry.translation import translate
 from apiserver.storage.errors import Compacted, StorageError
@@ -35,6 +36,9 @@ from apiserver.storage.watchcache import CacheNotReady, TooOld, WatchCache
 
 CatchUp = Callable[[int, float], Awaitable[bool]]
 STORAGE_PAGE = 500
+# The last code point: a read from `prefix + _AFTER_EVERY_NAME` finds no keys in practice and costs the backend only
+# its revision checks (a key that did sort there would merely be read, and change no answer).
+_AFTER_EVERY_NAME = "\U0010ffff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class ListQuery:
     """What to read: the key range (a namespace's or the resource's), the selection, the options."""
 
     key_prefix: str
-    selects: ObjectPredicate | None
+    selects: Selects | None
     options: ListOptions
 
 
@@ -117,6 +121,24 @@ class Lister:
             raise too_large_resource_version(revision, self._cache.revision)
 
     async def _exact(self, plan: ListRead, query: ListQuery) -> ListResult:
+        try:
+            await self._probe_storage_at(plan.revision, query.key_prefix)
+            return await self._exact_read(plan, query)
+        except Compacted:
+            if query.options.continue_token:
+                raise continue_expired(plan.start_key, query.key_prefix) from None
+            raise
+
+    async def _probe_storage_at(self, revision: int, key_prefix: str) -> None:
+        """Raise Compacted or FutureRevision as a storage read at `revision` would, at the cost of an empty read.
+
+        kube-apiserver 1.32's cacher delegates exact and continued lists to etcd (shouldDelegateList), so their
+        answer follows etcd's history, not the cache's window. Past this check the cache's state at `revision` is
+        the storage's: a compaction that lands after it orders after the read, as it would for an etcd range.
+        """
+        await self._storage.list(key_prefix, revision=revision, limit=1, start=key_prefix + _AFTER_EVERY_NAME)
+
+    async def _exact_read(self, plan: ListRead, query: ListQuery) -> ListResult:
         limit = query.options.limit
         # The cache serves the revision when it is inside its window; anything else is read from storage at that
         # revision (a revision written outside the registry's prefix is never reached by the cache).
@@ -125,12 +147,7 @@ class Lister:
                 return self._from_cache(query, plan.start_key, limit, plan.revision)
         except (TooOld, CacheNotReady):
             pass
-        try:
-            return await self._from_storage(query, plan.start_key, limit, plan.revision)
-        except Compacted:
-            if query.options.continue_token:
-                raise continue_expired(plan.start_key, query.key_prefix) from None
-            raise
+        return await self._from_storage(query, plan.start_key, limit, plan.revision)
 
     def _from_cache(self, query: ListQuery, start: str, limit: int, revision: int) -> ListResult:
         page = self._cache.list(predicate=entry_predicate(query.key_prefix, query.selects),

@@ -17,7 +17,6 @@ from apiserver.registry.context import StoredObject
 from apiserver.registry.spec import ResourceSpec
 from apiserver.storage.watchcache import CacheEntry
 
-ObjectPredicate = Callable[[Mapping[str, Any]], bool]
 EntryPredicate = Callable[[CacheEntry[StoredObject | None]], bool]
 FieldGetter = Callable[[Mapping[str, Any]], str]
 

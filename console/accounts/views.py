@@ -1,6 +1,8 @@
 """ServiceAccount pages. Mutations are POST forms with CSRF (Django's middleware); tokens are never stored."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 
@@ -14,6 +16,7 @@ from console.session import ConsoleSession
 BOUND_TOKENS_NOTE = ("Tokens issued here are bound tokens: they expire, and they stop working as soon as the "
                      "ServiceAccount is deleted (deleting the ServiceAccount invalidates every token it was issued).")
 DEFAULT_EXPIRATION = 3600
+TOKEN_TEMPLATE = "console/accounts_token.html"
 
 
 def _account_url(namespace: str, name: str) -> str:
@@ -65,43 +68,55 @@ def _token_parameters(request: HttpRequest) -> tuple[list[str], int | None, str]
         return audiences, None, f"expirationSeconds must be a whole number of seconds, not {raw!r}."
 
 
-@console_view
-async def token(request: HttpRequest, session: ConsoleSession, namespace: str, name: str) -> HttpResponse:
-    """POST: issue a token and show it once (the response is no-store; nothing is kept)."""
+@dataclass(frozen=True, slots=True)
+class _TokenForm:
+    """A valid POST of the token form: the page's context and the token's parameters."""
+
+    context: dict[str, object]
+    audiences: list[str]
+    expiration: int | None
+
+    def failed(self, request: HttpRequest, message: str, status: int) -> HttpResponse:
+        return render(request, TOKEN_TEMPLATE, {**self.context, "error": message}, status=status)
+
+
+def _token_form(request: HttpRequest, namespace: str, name: str) -> _TokenForm | HttpResponse:
+    """The token form's parameters, or the answer to a request that is not a valid POST of it."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     if not _valid(namespace, name):
         return HttpResponse("Invalid namespace or name.", status=400, content_type="text/plain")
     audiences, expiration, problem = _token_parameters(request)
-    context = {"page": "serviceaccounts", "namespace": namespace, "name": name, "note": BOUND_TOKENS_NOTE}
-    if problem:
-        return render(request, "console/accounts_token.html", {**context, "error": problem}, status=400)
+    form = _TokenForm({"page": "serviceaccounts", "namespace": namespace, "name": name, "note": BOUND_TOKENS_NOTE},
+                      audiences, expiration)
+    return form.failed(request, problem, 400) if problem else form
+
+
+@console_view
+async def token(request: HttpRequest, session: ConsoleSession, namespace: str, name: str) -> HttpResponse:
+    """POST: issue a token and show it once (the response is no-store; nothing is kept)."""
+    form = _token_form(request, namespace, name)
+    if isinstance(form, HttpResponse):
+        return form
     try:
-        issued = await issue_token(session.client, namespace, name, audiences, expiration)
+        issued = await issue_token(session.client, namespace, name, form.audiences, form.expiration)
     except ApiError as error:
-        return render(request, "console/accounts_token.html", {**context, "error": error.message},
-                      status=error.code)
-    return render(request, "console/accounts_token.html", {**context, "issued": issued})
+        return form.failed(request, error.message, error.code)
+    return render(request, TOKEN_TEMPLATE, {**form.context, "issued": issued})
 
 
 @console_view
 async def download_kubeconfig(request: HttpRequest, session: ConsoleSession, namespace: str,
                               name: str) -> HttpResponse:
     """POST: issue a token and answer a kubeconfig file with it (attachment, never cached)."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    if not _valid(namespace, name):
-        return HttpResponse("Invalid namespace or name.", status=400, content_type="text/plain")
-    audiences, expiration, problem = _token_parameters(request)
-    context = {"page": "serviceaccounts", "namespace": namespace, "name": name, "note": BOUND_TOKENS_NOTE}
-    if problem:
-        return render(request, "console/accounts_token.html", {**context, "error": problem}, status=400)
+    form = _token_form(request, namespace, name)
+    if isinstance(form, HttpResponse):
+        return form
     try:
         ca_pem = await root_ca(session.client, namespace)
-        issued = await issue_token(session.client, namespace, name, audiences, expiration)
+        issued = await issue_token(session.client, namespace, name, form.audiences, form.expiration)
     except ApiError as error:
-        return render(request, "console/accounts_token.html", {**context, "error": error.message},
-                      status=error.code)
+        return form.failed(request, error.message, error.code)
     server = request.build_absolute_uri("/").rstrip("/")
     response = HttpResponse(kubeconfig(server, ca_pem, namespace, name, issued.token),
                             content_type="application/yaml")

@@ -58,20 +58,24 @@ async def _target(request: HttpRequest, session: ConsoleSession, group: str, ver
     return EditTarget(kind, namespace, name)
 
 
-def _bad_target(request: HttpRequest, error: BadTarget) -> HttpResponse:
-    return render(request, EDIT_TEMPLATE, {"page": "resources", "target_error": str(error)}, status=error.status)
+async def _requested_target(request: HttpRequest, session: ConsoleSession, group: str, version: str, plural: str,
+                            name: str) -> EditTarget | HttpResponse:
+    """The object a GET or POST of the editor or delete page names, or the answer when there is none."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    try:
+        return await _target(request, session, group, version, plural, name)
+    except BadTarget as error:
+        return render(request, EDIT_TEMPLATE, {"page": "resources", "target_error": str(error)}, status=error.status)
 
 
 @console_view
 @csrf_protect
 async def edit(request: HttpRequest, session: ConsoleSession, group: str, version: str, plural: str,
                name: str) -> HttpResponse:
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
-    try:
-        target = await _target(request, session, group, version, plural, name)
-    except BadTarget as error:
-        return _bad_target(request, error)
+    target = await _requested_target(request, session, group, version, plural, name)
+    if isinstance(target, HttpResponse):
+        return target
     status = 200
     if request.method == "GET":
         page = await editor.open_editor(session.transport, target)
@@ -91,12 +95,9 @@ async def edit(request: HttpRequest, session: ConsoleSession, group: str, versio
 @csrf_protect
 async def delete(request: HttpRequest, session: ConsoleSession, group: str, version: str, plural: str,
                  name: str) -> HttpResponse:
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
-    try:
-        target = await _target(request, session, group, version, plural, name)
-    except BadTarget as error:
-        return _bad_target(request, error)
+    target = await _requested_target(request, session, group, version, plural, name)
+    if isinstance(target, HttpResponse):
+        return target
     context: dict[str, object] = {"page": "resources", "target": target, "policies": PROPAGATION_POLICIES,
                                   "form_url": edit_url(target, "delete"), "edit_url": edit_url(target)}
     if request.method == "POST":

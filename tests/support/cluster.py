@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import json
 import shutil
 import signal
@@ -186,34 +185,8 @@ class Replica(ServerProcess):
         super().__init__(data_dir, storage_backend=storage_backend, etcd_servers=etcd_servers, extra_args=extra_args,
                          env=env, port=port)
 
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}:{self.port}"
-
     def command(self) -> list[str]:
-        command = super().command()
-        command[command.index("--bind-address") + 1] = self.host
-        return [*command, "--advertise-address", self.host]
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        client_cert: bool = False,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 10.0,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """`ServerProcess.request` at this replica's own address."""
-        connection = http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
-                                                 context=self.ssl_context(client_cert=client_cert))
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        finally:
-            connection.close()
+        return [*super().command(), "--advertise-address", self.host]
 
     @property
     def running(self) -> bool:

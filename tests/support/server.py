@@ -24,8 +24,11 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 class ServerProcess:
     """One Pilothouse server. `start()` returns once /readyz answers 200 (or raises with the server's output).
 
-    stdout and stderr go to `<data_dir>/serve.stdout` and `serve.stderr`; `output()` reads them.
+    stdout and stderr go to `<data_dir>/serve.stdout` and `serve.stderr`; `output()` reads them. It binds `host`
+    and is reached there (a subclass may pick another loopback address).
     """
+
+    host = "127.0.0.1"
 
     def __init__(
         self,
@@ -47,7 +50,7 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     @property
     def ca_file(self) -> Path:
@@ -61,7 +64,7 @@ class ServerProcess:
         python = str(VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable))
         command = [
             python, "manage.py", "serve",
-            "--secure-port", str(self.port), "--bind-address", "127.0.0.1", "--data-dir", str(self.data_dir),
+            "--secure-port", str(self.port), "--bind-address", self.host, "--data-dir", str(self.data_dir),
             "--storage-backend", self.storage_backend,
         ]
         if self.etcd_servers:
@@ -148,7 +151,7 @@ class ServerProcess:
     ) -> tuple[int, dict[str, str], bytes]:
         """One HTTPS request verified against the generated CA; returns (status, headers, body)."""
         connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, context=self.ssl_context(client_cert=client_cert), timeout=timeout
+            self.host, self.port, context=self.ssl_context(client_cert=client_cert), timeout=timeout
         )
         try:
             connection.request(method, path, body=body, headers=headers or {})
