@@ -411,6 +411,26 @@ async def test_watch_from_the_compacted_revision_still_works(storage: Storage, p
     assert [(event.type, event.revision) for event in events] == [(EventType.UPDATE, second), (EventType.CREATE, third)]
 
 
+async def test_an_open_watch_never_skips_events_across_a_compaction(storage: Storage, prefix: str) -> None:
+    """A watcher behind a compaction gets every event it had not taken yet, or Compacted (etcd cancels it):
+    never a silent gap."""
+    first = await storage.create(prefix + "a", b"1")
+    async with watching(storage, prefix, first - 1) as stream:
+        assert [event.revision for event in await collect(stream, 1)] == [first]
+        second = await storage.create(prefix + "b", b"2")
+        third = await storage.create(prefix + "c", b"3")
+        await storage.compact(third)
+        seen: list[int] = []
+        try:
+            async with asyncio.timeout(WAIT):
+                while len(seen) < 2:
+                    seen.extend(event.revision for event in await anext(stream))
+        except Compacted:
+            assert second not in seen or seen == [second], seen
+        else:
+            assert seen == [second, third]
+
+
 async def test_compaction_keeps_deleted_and_recreated_keys_right(storage: Storage, prefix: str) -> None:
     gone = await storage.create(prefix + "gone", b"1")
     await storage.delete(prefix + "gone", expected=gone)

@@ -124,6 +124,7 @@ class FaultyStorage:
         self._flowing = asyncio.Event()
         self._flowing.set()
         self._fault: StorageError | None = None
+        self.held = 0  # batches that reached the hold
 
     def hold_watch(self) -> None:
         self._flowing.clear()
@@ -156,6 +157,7 @@ class FaultyStorage:
         stream = self.inner.watch(prefix, after=after)
         try:
             async for batch in stream:
+                self.held += not self._flowing.is_set()
                 await self._flowing.wait()
                 if self._fault is not None:
                     fault, self._fault = self._fault, None
@@ -480,6 +482,8 @@ async def test_cache_relists_after_the_storage_compacted_history_it_missed() -> 
         storage.hold_watch()
         for i in range(3):
             await put(storage, f"k{i}", {})
+        # The stream took a batch before the compaction (else it would report the compaction itself: RELIST).
+        await eventually(lambda: storage.held >= 1)
         await storage.compact(await storage.current_revision())
         # The stream breaks; resuming at the cache's revision meets the compaction, so the cache must re-list.
         storage.release_watch(StorageUnavailable("connection reset"))

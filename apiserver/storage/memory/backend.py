@@ -97,6 +97,9 @@ class MemoryStorage:
             raise Compacted(after + 1, self._compacted)
         last = after
         while not self._closed:
+            if last + 1 < self._compacted:
+                # History this watcher had not taken yet was compacted away: end it, as etcd cancels such a watch.
+                raise Compacted(last + 1, self._compacted)
             batch = [event for event in self._events_after(last) if event.key.startswith(prefix)]
             if self._log and self._log[-1].revision > last:
                 last = self._log[-1].revision
