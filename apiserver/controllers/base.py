@@ -5,7 +5,9 @@ leader election, kube-controller-manager's controllers only while this replica h
 Each controller acts as its own user (upstream's `--use-service-account-credentials`:
 `system:serviceaccount:kube-system:<controller>`, bound by the bootstrap policy to
 `system:controller:<controller>`), through an ApiClient over the in-process transport, so authentication,
-authorization, admission and audit apply to everything it does.
+authorization, admission and audit apply to everything it does. What controllers read comes from informers
+the manager shares among them (informers.py: one list and watch per resource, as kube-controller-manager's
+SharedInformerFactory), read as kube-controller-manager's own credential.
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from typing import Any, Protocol
 
 from apiserver.auth.user import SYSTEM_MASTERS, UserInfo, service_account_groups, service_account_username
 from apiserver.client.client import ApiClient, Resource
-from apiserver.client.informer import Informer
+from apiserver.client.informer import Handler, Informer
 from apiserver.client.transports import InProcessTransport
+from apiserver.controllers.informers import ControllerInformers, InformerFactory
 from apiserver.controllers.leaderelection import LeaderElectionConfig, LeaderElector
 from apiserver.http.asgi import ASGIApp
 
@@ -156,36 +159,49 @@ class WorkQueue:
 
 
 class _Running:
-    """One controller at work: its informers, queue and worker tasks."""
+    """One controller at work: its handlers on the shared informers, its queue and worker tasks."""
 
-    def __init__(self, controller: Controller, client: ApiClient, reader: ApiClient) -> None:
+    def __init__(self, controller: Controller, client: ApiClient, factory: InformerFactory) -> None:
         self.controller = controller
         self.client = client
         self.queue = WorkQueue()
-        self.informers = {resource: Informer(reader, resource, self._handler(resource),
-                                             name=f"{controller.name}/{resource.plural}")
-                          for resource in controller.watches}
+        self.factory = factory
+        self.informers: dict[Resource, Informer] = {}
+        self.handlers: list[tuple[Informer, Handler]] = []
         self.tasks: list[asyncio.Task[None]] = []
 
-    def _handler(self, resource: Resource) -> Callable[[str, JSONDict], None]:
+    def _handler(self, resource: Resource) -> Handler:
         def handle(event_type: str, obj: JSONDict) -> None:
             for key in self.controller.keys_for(resource, event_type, obj):
                 self.queue.add(key)
         return handle
 
     async def start(self) -> None:
-        await self.controller.start(self.client, self.informers)
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # gives back the informers acquired so far
+            raise
+
+    async def _start(self) -> None:
+        watched = dict.fromkeys(self.controller.watches)  # each once: one holder count per informer
+        self.informers = {resource: self.factory.acquire(resource) for resource in watched}
+        await self.controller.start(self.client, ControllerInformers(self.informers, self.factory))
+        # Handlers only after `start`: keys_for may rely on what start keeps, and an informer that has listed
+        # already replays its cache to a new handler at once.
+        for resource, informer in self.informers.items():
+            handler = self._handler(resource)
+            informer.add_handler(handler)
+            self.handlers.append((informer, handler))
         name = self.controller.name
-        self.tasks = [asyncio.create_task(informer.run(), name=f"{name}-informer")
-                      for informer in self.informers.values()]
-        self.tasks += [asyncio.create_task(self._work(), name=f"{name}-worker-{index}")
-                       for index in range(self.controller.workers)]
+        self.tasks = [asyncio.create_task(self._work(), name=f"{name}-worker-{index}")
+                      for index in range(self.controller.workers)]
         run: Callable[[], Coroutine[Any, Any, None]] | None = getattr(self.controller, "run", None)
         if run is not None:
             self.tasks.append(asyncio.create_task(run(), name=f"{name}-run"))
 
     async def _work(self) -> None:
-        for informer in self.informers.values():
+        for informer in list(self.informers.values()):
             await informer.wait_synced()
         while True:
             key = await self.queue.get()
@@ -218,6 +234,12 @@ class _Running:
                 logger.warning("controller_task_failed", extra={"controller": self.controller.name,
                                                                 "error": str(error)})
         self.tasks = []
+        handlers, self.handlers = self.handlers, []
+        for informer, handler in handlers:
+            informer.remove_handler(handler)
+        informers, self.informers = self.informers, {}
+        for informer in informers.values():
+            await self.factory.release(informer)
 
 
 class ControllerManager:
@@ -240,6 +262,12 @@ class ControllerManager:
         self._elected: list[_Running] = []  # kube-controller-manager's, while leading
         self._elector: LeaderElector | None = None
         self._campaign: asyncio.Task[None] | None = None
+        self._informers: InformerFactory | None = None
+
+    @property
+    def informers(self) -> InformerFactory | None:
+        """The informers every controller of this replica shares (None before start)."""
+        return self._informers
 
     def serve_through(self, app: ASGIApp) -> None:
         self._app = app
@@ -257,20 +285,21 @@ class ControllerManager:
         if self._app is None:
             raise RuntimeError("ControllerManager.start: no API app to call (serve_through was not called)")
         app = self._app
+        informers = self._informers = InformerFactory(InProcessTransport(app, CONTROLLER_MANAGER))
         elected: list[Callable[[], Controller]] = []
         for factory in self._factories:
             controller = factory()
             if self._election is not None and is_leader_elected(controller):
                 elected.append(factory)
                 continue
-            self._running.append(await _start(app, controller))
+            self._running.append(await _start(app, controller, informers))
         if self._election is None:
             return
         self._elector = LeaderElector(ApiClient(InProcessTransport(app, CONTROLLER_MANAGER)), self._election)
 
         async def lead() -> None:
             for factory in elected:
-                self._elected.append(await _start(app, factory()))
+                self._elected.append(await _start(app, factory(), informers))
 
         self._campaign = asyncio.create_task(self._elector.run(lead, self._stop_elected),
                                              name="leader-election")
@@ -294,6 +323,9 @@ class ControllerManager:
         running, self._running = self._running, []
         for entry in reversed(running):
             await entry.stop()
+        informers, self._informers = self._informers, None
+        if informers is not None:
+            await informers.stop()
 
 
 def is_leader_elected(controller: Controller) -> bool:
@@ -305,11 +337,10 @@ def is_leader_elected(controller: Controller) -> bool:
     return getattr(controller, "user", None) != LOOPBACK_USER
 
 
-async def _start(app: ASGIApp, controller: Controller) -> _Running:
+async def _start(app: ASGIApp, controller: Controller, informers: InformerFactory) -> _Running:
     user = getattr(controller, "user", None) or controller_user(controller.name)
     client = ApiClient(InProcessTransport(app, user))
-    reader = ApiClient(InProcessTransport(app, CONTROLLER_MANAGER))
-    running = _Running(controller, client, reader)
+    running = _Running(controller, client, informers)
     await running.start()
     logger.info("controller_started", extra={"controller": controller.name})
     return running

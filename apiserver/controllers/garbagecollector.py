@@ -37,6 +37,7 @@ from apiserver.controllers.garbagecollector_graph import (
 )
 from apiserver.controllers.garbagecollector_monitors import CatalogSource, Monitored, Monitors, resource_of
 from apiserver.controllers.garbagecollector_writes import Writer
+from apiserver.controllers.informers import ControllerInformers
 from apiserver.meta.objects import uid_of
 from apiserver.meta.validation import FINALIZER_DELETE_DEPENDENTS, FINALIZER_ORPHAN
 from apiserver.registry.context import BACKGROUND, FOREGROUND, ORPHAN
@@ -78,7 +79,8 @@ class GarbageCollector:
 
     async def start(self, client: ApiClient, informers: dict[Resource, Informer]) -> None:
         self._writer = Writer(client, self.name)
-        self._monitors = Monitors(client, self._catalog, self._observe)
+        shared = informers.factory if isinstance(informers, ControllerInformers) else None
+        self._monitors = Monitors(client, self._catalog, self._observe, informers=shared)
 
     async def run(self) -> None:
         """Monitors, then (once they have listed) the workers; until cancelled."""

@@ -4,6 +4,10 @@ As upstream's GC re-reads discovery and starts or stops monitors for resources t
 resources arrive and leave at runtime), `Monitors.run` follows the catalog: it polls the holder's generation and
 syncs its informers to the catalog's garbage-collected resources, one version per group-resource. Also maps an
 owner reference's apiVersion and kind to the resource that serves it (upstream's REST mapper).
+
+The informers are metadata-only (PartialObjectMetadata), as upstream's GC uses the metadata informer factory:
+the graph needs only uid, name, namespace, ownerReferences, finalizers and deletionTimestamp. They come from the
+controller manager's shared factory when there is one, else from a factory of the monitors' own.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Any, Protocol
 
 from apiserver.client.client import ApiClient, Resource
 from apiserver.client.informer import Informer
+from apiserver.controllers.informers import InformerFactory
 from apiserver.registry.catalog import ResourceCatalog
 from apiserver.registry.spec import ResourceSpec, Verb
 
@@ -83,12 +88,13 @@ class Monitors:
     """
 
     def __init__(self, client: ApiClient, catalog: CatalogSource, handler: Handler, *,
-                 poll_seconds: float = CATALOG_POLL_SECONDS) -> None:
+                 poll_seconds: float = CATALOG_POLL_SECONDS, informers: InformerFactory | None = None) -> None:
         self._client = client
         self._catalog = catalog
         self._handler = handler
         self._poll_seconds = poll_seconds
-        self._running: dict[tuple[str, str], tuple[Monitored, Informer, asyncio.Task[None]]] = {}
+        self._informers = informers
+        self._running: dict[tuple[str, str], tuple[Monitored, Informer, Callable[[str, JSONDict], None]]] = {}
         self._synced = asyncio.Event()
         self._generation = -1
 
@@ -100,34 +106,42 @@ class Monitors:
         await self._synced.wait()
 
     async def run(self) -> None:
+        own = self._informers is None
+        # Without the manager's factory (monitors run on their own), one of their own over the client's transport.
+        factory = self._informers or InformerFactory(self._client._transport)
         try:
-            async with asyncio.TaskGroup() as group:
-                self._sync(group)
-                for _, informer, _ in list(self._running.values()):
-                    await informer.wait_synced()
-                self._synced.set()
-                while True:
-                    await asyncio.sleep(self._poll_seconds)
-                    if self._catalog.generation != self._generation:
-                        self._sync(group)
+            await self._sync(factory)
+            for _, informer, _ in list(self._running.values()):
+                await informer.wait_synced()
+            self._synced.set()
+            while True:
+                await asyncio.sleep(self._poll_seconds)
+                if self._catalog.generation != self._generation:
+                    await self._sync(factory)
         finally:
-            self._running.clear()
+            running, self._running = list(self._running.values()), {}
+            for _, informer, handler in running:
+                informer.remove_handler(handler)
+                await factory.release(informer)
+            if own:
+                await factory.stop()
 
-    def _sync(self, group: asyncio.TaskGroup) -> None:
+    async def _sync(self, factory: InformerFactory) -> None:
         self._generation = self._catalog.generation
         wanted = garbage_collected(self._catalog.current)
-        for key, (monitored, _, task) in list(self._running.items()):
+        for key, (monitored, informer, handler) in list(self._running.items()):
             if wanted.get(key) != monitored:
-                task.cancel()
                 del self._running[key]
+                informer.remove_handler(handler)
+                await factory.release(informer)
                 logger.info("gc_monitor_stopped", extra={"resource": f"{key[1]}.{key[0]}"})
         for key, monitored in wanted.items():
             if key in self._running:
                 continue
-            informer = Informer(self._client, monitored.resource, self._bound(monitored),
-                                name=f"garbage-collector/{monitored.resource.plural}")
-            task = group.create_task(informer.run(), name=f"gc-monitor-{key[1]}.{key[0]}")
-            self._running[key] = (monitored, informer, task)
+            informer = factory.acquire(monitored.resource, metadata_only=True)
+            handler = self._bound(monitored)
+            self._running[key] = (monitored, informer, handler)
+            informer.add_handler(handler)
 
     def _bound(self, monitored: Monitored) -> Callable[[str, JSONDict], None]:
         def handle(event_type: str, obj: JSONDict) -> None:
