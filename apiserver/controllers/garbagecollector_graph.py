@@ -178,6 +178,9 @@ class OwnerGraph:
                 work.append(delete_key(owner_uid))
             else:
                 suspect = suspect or _may_not_match(ref, owner, node)
+                # An owner already waiting for its dependents' deletion (foreground) queued the dependents it knew
+                # then; one observed later (e.g. listed after it) must be checked too, or the owner waits forever.
+                suspect = suspect or owner.waiting_for_dependents
             owner.dependents.add(node.identity.uid)
         return [*work, delete_key(node.identity.uid)] if suspect else work
 

@@ -30,9 +30,15 @@ async def test_crud_and_errors(tmp_path: Path) -> None:
         patched["data"]["x"] = "y"
         updated = await client.update(CONFIGMAPS, patched, namespace="default")
         assert updated["data"] == {"k": "w", "x": "y"}
-        listed = await client.list(CONFIGMAPS, namespace="default")
-        # Every namespace also holds the root CA bundle its controller publishes.
-        assert [item["metadata"]["name"] for item in listed["items"]] == ["a", "kube-root-ca.crt"]
+        # Every namespace also holds the root CA bundle its controller publishes (a moment after start).
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            listed = await client.list(CONFIGMAPS, namespace="default")
+            names = [item["metadata"]["name"] for item in listed["items"]]
+            if names != ["a"] or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        assert names == ["a", "kube-root-ca.crt"]
         await client.delete(CONFIGMAPS, "a", namespace="default")
         with pytest.raises(NotFound):
             await client.get(CONFIGMAPS, "a", namespace="default")

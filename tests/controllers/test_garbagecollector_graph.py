@@ -78,6 +78,14 @@ def test_foreground_finalizer_queues_dependents_then_the_owner() -> None:
     assert graph.get("o1").deleting_dependents  # type: ignore[union-attr]
 
 
+def test_dependent_observed_after_its_owner_started_foreground_deletion_is_checked() -> None:
+    """A list delivers objects in key order: the owner's foreground deletion can be seen before a dependent."""
+    graph = OwnerGraph()
+    observe(graph, "ADDED", obj("a-owner", "o1", deleting=True, finalizers=("foregroundDeletion",)))
+    assert observe(graph, "ADDED", obj("b-plain", "c1", ref("o1", name="a-owner"))) == ["delete:c1"]
+    assert observe(graph, "ADDED", obj("c-other", "c2", ref("o2"))) == ["delete:o2"]
+
+
 def test_dependent_dropping_a_blocking_reference_requeues_a_waiting_owner() -> None:
     graph = OwnerGraph()
     observe(graph, "ADDED", obj("owner", "o1", deleting=True, finalizers=("foregroundDeletion",)))
