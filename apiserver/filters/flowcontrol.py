@@ -9,7 +9,9 @@ kube-apiserver runs instead of WithMaxInFlightLimit unless `--enable-priority-an
   a watch is classified and waits for a seat, which it holds until its response starts (upstream holds it while
   the watch initialises);
 - the configuration comes from the stored FlowSchemas and PriorityLevelConfigurations through the watch caches
-  (`FlowControlObjects`), recompiled only when one of them changes.
+  (`FlowControlObjects`), recompiled only when one of them changes;
+- upstream's `apiserver_flowcontrol_*` metrics are recorded (flowcontrol_metrics.py), and the filter leaves itself
+  in the scope of each classified request for `/debug/api_priority_and_fairness/*` (endpoints/flowcontrol_debug.py).
 
 The seats: each limited level gets ceil(server limit x its shares / all shares), upstream's nominal limit. The
 server limit is `--max-requests-inflight` + `--max-mutating-requests-inflight` (600 by default) divided by
@@ -19,11 +21,14 @@ level keeps rejecting).
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from apiserver.auth.user import ANONYMOUS, UserInfo
 from apiserver.filters.flowcontrol_config import Classification, FlowControlConfig, compile_config
+from apiserver.filters.flowcontrol_metrics import CANCELLED, FlowControlMetrics, FlowSeries, flowcontrol_metrics
 from apiserver.filters.flowcontrol_queues import QueueSet, flow_hash
 from apiserver.filters.inflight import RETRY_AFTER, TOO_MANY_REQUESTS
 from apiserver.http.asgi import ASGIApp, Message, Receive, Scope, Send
@@ -33,6 +38,7 @@ from apiserver.meta.objects import JSONDict
 
 FLOW_SCHEMA_HEADER = b"x-kubernetes-pf-flowschema-uid"
 PRIORITY_LEVEL_HEADER = b"x-kubernetes-pf-prioritylevel-uid"
+FLOW_CONTROL_SCOPE_KEY = "pilothouse.flowcontrol"
 DEFAULT_WAIT_LIMIT = 15.0  # upstream: a quarter of the 60 s request timeout
 # A deliberate deviation from upstream's numbers. One event loop runs every request of a replica on one core,
 # where upstream's 600 seats run on goroutines over all cores. Requests waiting in a queue cost the loop nothing;
@@ -64,7 +70,8 @@ class WithPriorityAndFairness:
     """See the module docstring. `objects` None (or not serving yet) means the mandatory configuration."""
 
     def __init__(self, app: ASGIApp, *, objects: FlowControlObjects | None = None, server_limit: int = 600,
-                 wait_limit: float = DEFAULT_WAIT_LIMIT, loop_seat_divisor: int = LOOP_SEAT_DIVISOR) -> None:
+                 wait_limit: float = DEFAULT_WAIT_LIMIT, loop_seat_divisor: int = LOOP_SEAT_DIVISOR,
+                 metrics: FlowControlMetrics | None = None) -> None:
         if server_limit < 1 or loop_seat_divisor < 1:
             raise ValueError("the server concurrency limit and the seat divisor must be positive")
         self.app = app
@@ -75,6 +82,8 @@ class WithPriorityAndFairness:
         self._version: object | None = ()
         self.config = compile_config((), (), self._server_limit)
         self.queue_sets: dict[str, QueueSet] = {}
+        self.metrics = metrics or flowcontrol_metrics()
+        self.metrics.set_limits(self.config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,37 +92,75 @@ class WithPriorityAndFairness:
         if info.is_long_running and info.verb != "watch":
             return await self.app(scope, receive, send)
         classification = self._current().classify(user_of(scope) or UNAUTHENTICATED_USER, info)
+        scope[FLOW_CONTROL_SCOPE_KEY] = self  # the debug dumps read this filter's state
         headers = ((FLOW_SCHEMA_HEADER, classification.schema.uid.encode()),
                    (PRIORITY_LEVEL_HEADER, classification.level.uid.encode()))
+        series = self.metrics.series(classification.level.name, classification.schema.name)
         if classification.level.exempt:
-            return await self.app(scope, receive, _with_headers(send, headers))
+            return await self._execute(scope, receive, _with_headers(send, headers), series, info.verb, None)
         seats = self._queue_set(classification)
-        if not seats.try_take() and not await seats.take(
-                flow_hash(classification.schema.name, classification.flow), self._wait_limit):
+        if not await self._wait_for_seat(seats, classification, series):
             return await send_plain_error(send, 429, TOO_MANY_REQUESTS, headers=[*headers, RETRY_AFTER])
-        if info.verb == "watch":
-            return await self._watch(scope, receive, send, headers, seats)
-        try:
-            await self.app(scope, receive, _with_headers(send, headers))
-        finally:
-            seats.give_back()
+        await self._execute(scope, receive, _with_headers(send, headers), series, info.verb, seats)
 
-    async def _watch(self, scope: Scope, receive: Receive, send: Send, headers: tuple[tuple[bytes, bytes], ...],
-                     seats: QueueSet) -> None:
+    async def _wait_for_seat(self, seats: QueueSet, classification: Classification, series: FlowSeries) -> bool:
+        started = time.monotonic()  # upstream times every limited request, also one that never queues
+        if seats.try_take():
+            series.waited(time.monotonic() - started, executes=True)
+            return True
+        # Counted as queued also while an at once rejection is decided: no await runs in between, so no scrape
+        # sees it.
+        series.inqueue += 1
+        try:
+            reason = await seats.admit(flow_hash(classification.schema.name, classification.flow), self._wait_limit)
+        except asyncio.CancelledError:
+            series.waited(time.monotonic() - started, executes=False)
+            series.rejected(CANCELLED)
+            raise
+        finally:
+            series.inqueue -= 1
+        series.waited(time.monotonic() - started, executes=reason is None)
+        if reason is None:
+            return True
+        series.rejected(reason)
+        return False
+
+    async def _execute(self, scope: Scope, receive: Receive, send: Send, series: FlowSeries, verb: str,
+                       seats: QueueSet | None) -> None:
+        """Run the request in its seat (None: exempt)."""
+        series.dispatched()
+        started = time.monotonic()
+        if verb == "watch":
+            return await self._watch(scope, receive, send, series, seats, started)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            series.finished(time.monotonic() - started, is_watch=False)
+            if seats is not None:
+                seats.give_back()
+
+    async def _watch(self, scope: Scope, receive: Receive, send: Send, series: FlowSeries, seats: QueueSet | None,
+                     started: float) -> None:
+        """A watch executes, holding its seat, until its response starts."""
         holding = True
 
-        async def release_on_start(message: Message) -> None:
+        def release() -> None:
             nonlocal holding
-            if holding and message["type"] == "http.response.start":
-                holding = False
+            holding = False
+            series.finished(time.monotonic() - started, is_watch=True)
+            if seats is not None:
                 seats.give_back()
+
+        async def release_on_start(message: Message) -> None:
+            if holding and message["type"] == "http.response.start":
+                release()
             await send(message)
 
         try:
-            await self.app(scope, receive, _with_headers(release_on_start, headers))
+            await self.app(scope, receive, release_on_start)
         finally:
             if holding:
-                seats.give_back()
+                release()
 
     def _current(self) -> FlowControlConfig:
         if self._objects is None:
@@ -128,6 +175,7 @@ class WithPriorityAndFairness:
             self._version = version
             schemas, levels = (snapshot[1], snapshot[2]) if snapshot is not None else ((), ())
             self.config = compile_config(schemas, levels, self._server_limit)
+            self.metrics.set_limits(self.config)
             for name, queue_set in self.queue_sets.items():
                 if (level := self.config.levels.get(name)) is not None and not level.exempt:
                     queue_set.configure(level)

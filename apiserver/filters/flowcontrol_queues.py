@@ -17,6 +17,8 @@ from collections import deque
 
 from apiserver.filters.flowcontrol_config import PriorityLevel
 
+CONCURRENCY_LIMIT, QUEUE_FULL, TIME_OUT = "concurrency-limit", "queue-full", "time-out"
+
 
 def deal_hand(flow_hash: int, queues: int, hand_size: int) -> list[int]:
     """`hand_size` distinct queue indexes in [0, queues) drawn from `flow_hash` as mixed-radix digits."""
@@ -62,26 +64,33 @@ class QueueSet:
 
     async def take(self, hashed_flow: int, wait_limit: float) -> bool:
         """A seat (True), or False when rejected: queues full, Reject level, or `wait_limit` passed in a queue."""
+        return await self.admit(hashed_flow, wait_limit) is None
+
+    async def admit(self, hashed_flow: int, wait_limit: float) -> str | None:
+        """None with a seat taken, else why not, as upstream's rejection reasons: `concurrency-limit` (a full
+        Reject level), `queue-full`, `time-out` (`wait_limit` passed in a queue). Raises CancelledError, seat
+        given back, when the caller is cancelled."""
         if self.try_take():
-            return True
+            return None
         level = self.level
         if not level.queues:
-            return False
+            return CONCURRENCY_LIMIT
         hand = deal_hand(hashed_flow, level.queues, level.hand_size)
         index = min(hand, key=lambda candidate: len(self._queues[candidate]))
         queue = self._queues[index]
         if len(queue) >= level.queue_length_limit:
-            return False
+            return QUEUE_FULL
         granted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         if not queue:
             self._turns.append(index)
         queue.append(granted)
         self.waiting += 1
         try:
-            return await asyncio.wait_for(granted, wait_limit)
+            await asyncio.wait_for(granted, wait_limit)
+            return None
         except TimeoutError:
             self._forget(index, granted)
-            return False
+            return TIME_OUT
         except asyncio.CancelledError:
             if granted.done() and not granted.cancelled():
                 self.give_back()  # granted just as the caller went away
@@ -98,6 +107,10 @@ class QueueSet:
         self.waiting -= 1
         if not queue:
             self._turns.remove(index)
+
+    def queue_lengths(self) -> list[int]:
+        """Requests waiting in each queue, by queue index (for the debug dumps)."""
+        return [len(queue) for queue in self._queues[:self.level.queues]]
 
     def give_back(self) -> None:
         self.executing -= 1

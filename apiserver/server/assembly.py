@@ -40,6 +40,7 @@ from apiserver.controllers.ttl_after_finished import TTLAfterFinishedController
 from apiserver.controllers.vap_status import ValidatingAdmissionPolicyStatusController
 from apiserver.endpoints.debug_health import DEBUG_HEALTH_PATH, DebugHealthEndpoint
 from apiserver.endpoints.discovery import build_discovery_routes
+from apiserver.endpoints.flowcontrol_debug import flowcontrol_debug_route
 from apiserver.endpoints.health import HealthRegistry
 from apiserver.endpoints.metrics import metrics_app
 from apiserver.endpoints.oidc import oidc_routes
@@ -168,7 +169,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     router = build_router(
         health=health, version=build_version_info(), resources=resources, fallback=index,
         routes=[*discovery, *build_openapi_routes(holder, catalog_schemas(holder), remote=aggregation.parts.openapi),
-                Route("/metrics", metrics_app(metrics.registry)),
+                Route("/metrics", metrics_app(metrics.registry)), flowcontrol_debug_route(),
                 *issuer_discovery_routes(config, security),
                 Route(DEBUG_HEALTH_PATH, DebugHealthEndpoint(history=history, series=series,
                                                              storage=lifecycle.storage.get,

@@ -14,7 +14,12 @@ from apiserver.admission.errors import forbidden
 from apiserver.admission.interface import AdmissionAttributes, Operation, PluginContext
 from apiserver.admission.plugins.webhooks_conditions import ConditionMatcher
 from apiserver.admission.plugins.webhooks_matching import Invocation, invocation_for, is_exempt
-from apiserver.admission.plugins.webhooks_metrics import webhook_metrics
+from apiserver.admission.plugins.webhooks_metrics import (
+    APISERVER_INTERNAL_ERROR,
+    CALLING_WEBHOOK_ERROR,
+    NO_ERROR,
+    webhook_metrics,
+)
 from apiserver.admission.plugins.webhooks_request import (
     CallError,
     ReviewResult,
@@ -112,23 +117,33 @@ class WebhookDispatcher:
 def observe(invocation: Invocation, attributes: AdmissionAttributes, *, mutating: bool, started: float,
             error: BaseException | None) -> None:
     """One call in the webhook metrics, with upstream's codes: 200, a call error's status (rejected unless the
-    failurePolicy is Ignore), a denial's code, 0 for the server's own errors."""
+    failurePolicy is Ignore), a denial's code, 0 for the server's own errors. A rejecting call also counts in
+    the rejection counter with its error type (the dispatchers of admission/plugin/webhook/{mutating,validating})."""
+    error_type: str | None = None
     if error is None:
         rejected, code = False, 200
     elif isinstance(error, CallError):
         rejected, code = invocation.webhook.failure_policy != "Ignore", error.code
+        error_type = CALLING_WEBHOOK_ERROR if rejected else None
+    elif isinstance(error, ApiError) and getattr(error, "from_webhook", False):
+        rejected, code, error_type = True, error.code, NO_ERROR
     else:
-        rejected = True
-        code = error.code if isinstance(error, ApiError) and getattr(error, "from_webhook", False) else 0
-    webhook_metrics().observe(name=invocation.webhook.name, kind="admit" if mutating else "validating",
-                              operation=str(attributes.operation), rejected=rejected, code=code,
-                              seconds=time.monotonic() - started)
+        rejected, code, error_type = True, 0, APISERVER_INTERNAL_ERROR
+    metrics = webhook_metrics()
+    name, kind, operation = invocation.webhook.name, "admit" if mutating else "validating", str(attributes.operation)
+    metrics.observe(name=name, kind=kind, operation=operation, rejected=rejected, code=code,
+                    seconds=time.monotonic() - started)
+    if error_type is not None:
+        metrics.observe_rejection(name=name, kind=kind, operation=operation, error_type=error_type, code=code)
 
 
-def fail_or_ignore(error: CallError, webhook: Webhook, attributes: AdmissionAttributes, failed_open_key: str) -> None:
-    """failurePolicy: Ignore records `failed-open` and goes on; Fail rejects with an InternalError."""
+def fail_or_ignore(error: CallError, webhook: Webhook, attributes: AdmissionAttributes, failed_open_key: str, *,
+                   mutating: bool) -> None:
+    """failurePolicy: Ignore records `failed-open` (annotation and fail-open counter) and goes on; Fail rejects
+    with an InternalError."""
     if webhook.failure_policy == "Ignore":
         logger.warning("webhook_failed_open", extra={"webhook": webhook.name, "error": str(error)})
+        webhook_metrics().observe_fail_open(name=webhook.name, kind="admit" if mutating else "validating")
         attributes.annotate(failed_open_key, webhook.name)
         return
     logger.warning("webhook_failed_closed", extra={"webhook": webhook.name, "error": str(error)})

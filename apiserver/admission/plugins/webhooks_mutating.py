@@ -79,7 +79,7 @@ class MutatingAdmissionWebhook:
             changed = self._apply(result, invocation, attributes, obj, suffix)
         except CallError as error:
             failure = error
-            fail_or_ignore(error, webhook, attributes, FAILED_OPEN_PREFIX + suffix)
+            fail_or_ignore(error, webhook, attributes, FAILED_OPEN_PREFIX + suffix, mutating=True)
         except ApiError as error:
             failure = error
             raise

@@ -51,7 +51,8 @@ class ValidatingAdmissionWebhook:
         except CallError as error:
             observe(invocation, attributes, mutating=False, started=started, error=error)
             try:
-                fail_or_ignore(error, invocation.webhook, attributes, f"{FAILED_OPEN_PREFIX}round_0_index_{index}")
+                fail_or_ignore(error, invocation.webhook, attributes, f"{FAILED_OPEN_PREFIX}round_0_index_{index}",
+                               mutating=False)
             except ApiError as rejection:
                 return rejection
             return None
