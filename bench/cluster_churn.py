@@ -90,6 +90,7 @@ def merge(reports: Sequence[InformerReport]) -> InformerReport:
         merged.out_of_order += report.out_of_order
         merged.duplicates += report.duplicates
         merged.unfinished += report.unfinished
+        merged.rewatches += report.rewatches
         merged.errors += report.errors
     return merged
 

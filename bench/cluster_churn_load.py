@@ -176,6 +176,7 @@ class InformerReport:
     out_of_order: int = 0
     duplicates: int = 0
     unfinished: int = 0
+    rewatches: int = 0  # watch requests, the first of each informer included
     errors: list[str] = field(default_factory=list)
 
 
@@ -222,13 +223,17 @@ class Informer:
                 self.report.timeline.append((stamp, now - stamp))
 
     async def follow(self, connection: BenchConnection, namespace: str) -> None:
-        path = f"/api/v1/namespaces/{namespace}/{self.resource}?watch=1&resourceVersion={self.last_revision}"
-        await connection.start_stream(path)
-        async for line in connection.stream_lines():
-            if line:
-                self.on_line(line, time.perf_counter())
-                if self.finished.is_set():
-                    return
+        # The server ends every watch after its timeout (30-60 min at the default --min-request-timeout); as an
+        # informer does, watch again from the last revision seen (a run over half an hour meets this).
+        while not self.finished.is_set():
+            path = f"/api/v1/namespaces/{namespace}/{self.resource}?watch=1&resourceVersion={self.last_revision}"
+            await connection.start_stream(path)
+            self.report.rewatches += 1
+            async for line in connection.stream_lines():
+                if line:
+                    self.on_line(line, time.perf_counter())
+                    if self.finished.is_set():
+                        return
 
 
 async def informers_job(ready: Callable[[], None], endpoint: Endpoint, namespace: str, count: int,
