@@ -131,7 +131,7 @@ class PriorityClassesHook:
         store = _store(self._registry, "scheduling.k8s.io", "priorityclasses")
         for priority_class in SYSTEM_PRIORITY_CLASSES:
             if await create_if_missing(store, json.loads(json.dumps(priority_class))):
-                logger.info("created priority class", extra={"name": priority_class["metadata"]["name"]})
+                logger.info("created priority class", extra={"priority_class": priority_class["metadata"]["name"]})
 
     async def stop(self) -> None:
         return None

@@ -105,7 +105,7 @@ async def reconcile_stored_role(store: ResourceStore, expected: Mapping[str, Any
             return
         except (AlreadyExists, Conflict, NotFound):
             continue
-    logger.warning("rbac_bootstrap_gave_up", extra={"resource": store.spec.plural, "name": name})
+    logger.warning("rbac_bootstrap_gave_up", extra={"resource": store.spec.plural, "object": name})
 
 
 async def reconcile_stored_binding(store: ResourceStore, expected: Mapping[str, Any]) -> None:
@@ -128,7 +128,7 @@ async def reconcile_stored_binding(store: ResourceStore, expected: Mapping[str, 
             return
         except (AlreadyExists, Conflict, NotFound):
             continue
-    logger.warning("rbac_bootstrap_gave_up", extra={"resource": store.spec.plural, "name": name})
+    logger.warning("rbac_bootstrap_gave_up", extra={"resource": store.spec.plural, "object": name})
 
 
 class ClusterRoleAggregator:
@@ -151,7 +151,7 @@ class ClusterRoleAggregator:
             try:
                 rules = aggregate_rules(role, roles)
             except SelectorError as error:
-                logger.warning("clusterrole_aggregation_bad_selector", extra={"name": name_of(role),
+                logger.warning("clusterrole_aggregation_bad_selector", extra={"role": name_of(role),
                                                                                "error": error.message})
                 continue
             if rules is not None and not rules_equal(role.get("rules") or (), rules):
@@ -165,7 +165,7 @@ class ClusterRoleAggregator:
             await self._store.guaranteed_update("", name, with_rules, _context(""))
         except NotFound:
             return
-        logger.info("clusterrole_aggregated", extra={"name": name, "rules": len(rules)})
+        logger.info("clusterrole_aggregated", extra={"role": name, "rules": len(rules)})
 
     async def run(self) -> None:
         """Re-aggregate after every ClusterRole change until cancelled (the controller's worker loop)."""
