@@ -36,6 +36,8 @@ REPLICA_START_TIMEOUT = 120.0  # seconds; a replica starts in about 4 s, far slo
 SECRET_KEY = "tests-only-cluster-secret"  # one Django secret for every replica (sessions still live per replica)
 # Short heartbeats: a killed etcd leader is replaced within about a second instead of etcd's default 1 s + 10 s.
 ETCD_TIMING = ("--heartbeat-interval", "50", "--election-timeout", "500")
+# As docker-compose.yml: a raft snapshot every 10,000 entries bounds each member's memory under steady writes.
+ETCD_SNAPSHOT = ("--snapshot-count", "10000")
 
 
 class EtcdMember:
@@ -67,7 +69,7 @@ class EtcdMember:
             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
             "--listen-peer-urls", self.peer_url, "--initial-advertise-peer-urls", self.peer_url,
             "--initial-cluster", self.initial_cluster, "--initial-cluster-state", "new",
-            "--initial-cluster-token", "pilothouse-tests", *ETCD_TIMING,
+            "--initial-cluster-token", "pilothouse-tests", *ETCD_TIMING, *ETCD_SNAPSHOT,
         ]
         with open(self.data_dir / "etcd.log", "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
