@@ -23,6 +23,7 @@ from apiserver.client.transports import InProcessTransport
 from apiserver.controllers.informers import ControllerInformers, InformerFactory
 from apiserver.controllers.leaderelection import LeaderElectionConfig, LeaderElector
 from apiserver.http.asgi import ASGIApp
+from apiserver.meta.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -316,9 +317,8 @@ class ControllerManager:
 
     async def stop(self) -> None:
         campaign, self._campaign = self._campaign, None
-        if campaign is not None:  # stops the elected controllers, then releases the Lease
-            campaign.cancel()
-            await asyncio.gather(campaign, return_exceptions=True)
+        # Cancelling the campaign stops the elected controllers, then releases the Lease.
+        await cancel_and_wait(campaign, quiet=True)
         await self._stop_elected()
         running, self._running = self._running, []
         for entry in reversed(running):

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 
-async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
+async def cancel_and_wait(task: asyncio.Task[None] | None, *, quiet: bool = False) -> None:
     """Cancel `task` (None: nothing to do) and wait for it to end; a CancelledError of the caller itself, or an
-    error the task ended with, propagates."""
+    error the task ended with, propagates (with `quiet`, the task's own error is dropped: a stop that must go on
+    whatever the task died of)."""
     if task is None:
         return
     task.cancel()
@@ -16,6 +17,9 @@ async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
         await task
     except asyncio.CancelledError:
         if not task.cancelled():
+            raise
+    except Exception:
+        if not quiet:
             raise
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from apiserver.meta.errors import AlreadyExists, ApiError, Conflict, NotFound
 from apiserver.meta.objects import Clock, format_micro_time, parse_time, utc_now
 from apiserver.meta.selectors import LabelSelector
+from apiserver.meta.tasks import cancel_and_wait, repeat_forever
 from apiserver.registry.context import DeleteOptions, ListOptions, RequestContext
 from apiserver.registry.store import ResourceStore
 from apiserver.registry.stores import Registry
@@ -87,9 +88,7 @@ class IdentityLeaseHook:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task, quiet=True)
 
     async def _run(self) -> None:
         while True:
@@ -167,17 +166,10 @@ class IdentityLeaseGCHook:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task, quiet=True)
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await self.collect()
-            except (ApiError, StorageError) as error:
-                logger.warning("identity_lease_gc_failed", extra={"error": str(error)})
-            await asyncio.sleep(self._period)
+        await repeat_forever(self.collect, pause=self._period, logger=logger, failure_event="identity_lease_gc_failed")
 
     async def collect(self) -> list[str]:
         """One pass; returns the names of the Leases it deleted."""

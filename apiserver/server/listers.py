@@ -82,7 +82,7 @@ class CachedRuleSource(_CachedResources):
 
     def __init__(self, registry: Callable[[], Registry]) -> None:
         super().__init__(registry)
-        self._cluster_bindings: tuple[int, Sequence[JSONDict]] = (-1, ())
+        self._cluster_bindings: tuple[tuple[int, int], Sequence[JSONDict]] = ((0, -1), ())
 
     def _require(self, resource: _Resource) -> tuple[ResourceStore, WatchCache[StoredObject | None]]:
         found = self.store_and_cache(resource)
@@ -110,10 +110,10 @@ class CachedRuleSource(_CachedResources):
 
     async def list_cluster_role_bindings(self) -> Sequence[JSONDict]:
         _, cache = self._require(CLUSTER_ROLE_BINDINGS)
-        revision, bindings = self._cluster_bindings
-        if revision != cache.revision:  # every request lists these: keep one list per cache revision
+        state, bindings = self._cluster_bindings
+        if state != (id(cache), cache.generation):  # every request lists these: keep one list per cached state
             bindings = self._list(cache, "", "")
-            self._cluster_bindings = (cache.revision, bindings)
+            self._cluster_bindings = ((id(cache), cache.generation), bindings)
         return bindings
 
     @staticmethod

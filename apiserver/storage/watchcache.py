@@ -355,6 +355,7 @@ class WatchCache(Generic[T]):
         self._window_head = 0  # changes before this index have left the window
         self._floor = 0  # the lowest `after` the window can serve
         self._revision = 0
+        self._generation = 0  # bumped by every change of the cached state (progress alone does not)
         self._has_state = False
         self._needs_list = True
         self._progressed = False
@@ -372,6 +373,12 @@ class WatchCache(Generic[T]):
     def revision(self) -> int:
         """The newest revision the cache has applied: its state is exactly the storage's at this revision."""
         return self._revision
+
+    @property
+    def generation(self) -> int:
+        """A counter that moves exactly when the cached objects change (a change applied, a relist); `revision`
+        also moves with progress from writes elsewhere. For memoising what is derived from the cached objects."""
+        return self._generation
 
     @property
     def ready(self) -> asyncio.Event:
@@ -598,6 +605,7 @@ class WatchCache(Generic[T]):
         self._window_head = 0
         self._floor = revision
         self._revision = revision
+        self._generation += 1
         self._has_state = True
         self._needs_list = False
         self._progressed = True
@@ -629,6 +637,7 @@ class WatchCache(Generic[T]):
         change = _Change(event, current, previous, self._decode, self._clock())
         self._record(change)
         self._revision = event.revision
+        self._generation += 1
         self._release_waiters()
         self._dispatch(change)
 

@@ -574,3 +574,32 @@ async def check_random_writes(storage: Storage, steps: int) -> None:
         for revision in generator.sample(range(cache.revision - steps // 3, cache.revision), 10):
             await same_state(cache, storage, revision=revision, limit=generator.randrange(1, 9))
         assert [revision for _, _, revision in await events(watch, len(prefix_revisions))] == prefix_revisions
+
+
+async def test_generation_moves_with_the_cached_objects_not_with_progress_from_elsewhere() -> None:
+    """Memos derived from a cache (RBAC's cluster role bindings, APF's configuration) key on `generation`: writes
+    under other prefixes advance `revision` through the fan-out's progress, never `generation`."""
+    from apiserver.storage.fanout import WatchFanout
+
+    storage = MemoryStorage()
+    fanout = WatchFanout(storage, "/registry/", progress_interval=0.01)
+    await fanout.start()
+    cache = WatchCache(fanout.view(PREFIX), PREFIX, decode=decode_json,
+                       options=WatchCacheOptions(backoff_initial=0.01))
+    await cache.start()
+    try:
+        await cache.wait_ready(5)
+        listed = cache.generation
+        written = await put(storage, "a", {})
+        await eventually(lambda: cache.revision >= written)
+        assert cache.generation == listed + 1
+        elsewhere = written
+        async with asyncio.timeout(5):
+            while cache.revision <= written:  # progress is broadcast at most once per interval, with a write
+                elsewhere = await put(storage, f"b{elsewhere}", {}, prefix=OTHER)
+                await asyncio.sleep(0.02)
+        assert cache.revision > written
+        assert cache.generation == listed + 1
+    finally:
+        await cache.stop()
+        await fanout.stop()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from apiserver.meta.errors import AlreadyExists, ApiError, Conflict, NotFound
 from apiserver.meta.objects import JSONDict, now_time
+from apiserver.meta.tasks import cancel_and_wait
 from apiserver.registry.context import ListOptions, RequestContext
 from apiserver.registry.store import ResourceStore
 from apiserver.registry.stores import Registry
@@ -134,9 +135,7 @@ class ConfigurationProducer:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task, quiet=True)
 
 
 class CachedFlowControlObjects:
@@ -175,11 +174,11 @@ class CachedFlowControlObjects:
             registry = self._registry()
         except ApiError:
             return None
-        key: list[int] = []
+        key: list[tuple[int, int]] = []
         for plural in PLURALS:
             store = _store(registry, plural)
             cache = None if store is None else registry.cache_for(store.spec.storage_path)
             if store is None or cache is None or not cache.is_ready():
                 return None
-            key.append(cache.revision)
+            key.append((id(cache), cache.generation))
         return tuple(key)
