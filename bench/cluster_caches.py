@@ -1,12 +1,18 @@
 """Caches: N 2.2 KB pods held in both replicas' watch caches; memory against their size, cold start against etcd.
 
+- The pods name a live owner (a ConfigMap per namespace, which no controller manages): with the template's
+  ReplicaSet, which does not exist, the controller leader's garbage collector deletes every pod, as upstream's
+  does (gracefully: with no kubelet they stay, terminating), and at 100k it was still at it when replica 2 was
+  restarted, taking a core from the restart being timed.
 - Memory. Replica 2 is restarted before the dataset exists and after it is created: the difference of the two
   fresh RSS readings is what holding the pods costs (no garbage from creating them), divided by the pods'
   serialised size (the sum of their values in etcd). Target <= 3x. The replicas that created the dataset are
   reported too (their growth includes the heap the create traffic left behind).
-- Cold start. The same two restarts, timed from launch to /readyz 200 (readyz includes informer-sync: every
-  watch cache has listed): the difference is the time the dataset adds, compared with one raw aetcd range read
-  of the same pods on the same etcd cluster. Target <= 1.5x. The whole restart is reported beside it.
+- Cold start. The same restarts, RESTARTS of each, timed from launch to /readyz 200 (readyz includes
+  informer-sync: every watch cache has listed): the difference of the fastest with and without the pods is the
+  time the dataset adds, compared with the fastest of RAW_REPS raw aetcd range reads of the same pods on the same
+  etcd cluster (the same statistic on both sides: one restart against the best raw read swung the ratio by 0.5 on
+  this box). Target <= 1.5x. The whole restart is reported beside it.
 """
 from __future__ import annotations
 
@@ -14,6 +20,8 @@ import asyncio
 import os
 import time
 from pathlib import Path
+
+import orjson
 
 from bench.api_client import Endpoint
 from bench.api_load import Pids, create_job
@@ -26,20 +34,25 @@ from bench.sides import RawEtcdSide
 
 NAMESPACES = [f"cache{index}" for index in range(10)]
 CREATE_CONNECTIONS = 64
+OWNER = "bench-owner"
 NODE_BODY = b'{"apiVersion":"v1","kind":"Node","metadata":{"name":"node-1"}}'
 RESTART_TIMEOUT = 600.0
 CATCH_UP_TIMEOUT = 300.0
 RAW_REPS = 3
+RESTARTS = 3
 QUIET_TIMEOUT = 180.0
 
 
 def restart_seconds(stack: ClusterStack, index: int) -> float:
-    """Stop replica `index` (SIGTERM), start it again; seconds from launch to /readyz 200."""
+    """Stop replica `index` (SIGTERM) and start it again, RESTARTS times; the fastest launch to /readyz 200."""
     replica = stack.cluster.replicas[index]
-    replica.stop(30)
-    began = time.perf_counter()
-    replica.start(RESTART_TIMEOUT)
-    return time.perf_counter() - began
+    best = float("inf")
+    for _ in range(RESTARTS):
+        replica.stop(30)
+        began = time.perf_counter()
+        replica.start(RESTART_TIMEOUT)
+        best = min(best, time.perf_counter() - began)
+    return best
 
 
 async def caught_up(endpoint: Endpoint, count: int) -> None:
@@ -69,18 +82,38 @@ async def raw_range(side: RawEtcdSide) -> tuple[float, int, int]:
     return best, keys, size
 
 
+class OwnedPods:
+    """ESTIMATED's pods with their ownerReference pointing at each namespace's live OWNER ConfigMap."""
+
+    def __init__(self, owner_uids: dict[str, str]) -> None:
+        self._owner_uids = owner_uids
+
+    def body(self, name: str, namespace: str, stamp: float = 0.0) -> bytes:
+        body = orjson.loads(ESTIMATED.body(name, namespace, stamp))
+        body["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": OWNER,
+                                                "uid": self._owner_uids[namespace]}]
+        return orjson.dumps(body)
+
+
 async def create_dataset(stack: ClusterStack, count: int) -> float:
     await create_namespaces(stack.balancer, NAMESPACES)
     connection = (await connect_many(stack.balancer, 1))[0]
+    owner_uids: dict[str, str] = {}
     try:
         await call(connection, "POST", "/api/v1/nodes", NODE_BODY, 201)  # pods bound to a missing node are collected
+        for namespace in NAMESPACES:
+            owner = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": OWNER}}
+            created = await call(connection, "POST", f"/api/v1/namespaces/{namespace}/configmaps",
+                                 orjson.dumps(owner), 201)
+            owner_uids[namespace] = orjson.loads(created)["metadata"]["uid"]
     finally:
         await connection.close()
     # Straight to the replicas, half each: under this load HAProxy's 300 ms /readyz check times out, marks both
     # replicas down and cuts every session (see docs/benchmarks.md), which would end the run, not measure it.
     began = time.perf_counter()
     share = count // len(stack.replicas)
-    jobs = [spawn(create_job, endpoint, Pids(stack.replica_pid(index)), ESTIMATED, NAMESPACES, index * share, share,
+    shape = OwnedPods(owner_uids)
+    jobs = [spawn(create_job, endpoint, Pids(stack.replica_pid(index)), shape, NAMESPACES, index * share, share,
                   CREATE_CONNECTIONS // len(stack.replicas)) for index, endpoint in enumerate(stack.replicas)]
     for job in jobs:
         run = await job.result(3600.0)
@@ -143,7 +176,8 @@ async def caches_workload(stack: ClusterStack, count: int) -> list[Result]:
     results = [row(f"caches {count // 1000}k RSS / serialised", "MiB", held / 2**20, size / 2**20, "ours <= 3x raw",
                    "PASS" if held <= 3 * size else "FAIL", detail)]
     fill = full_seconds - empty_seconds
-    detail = (f"restart to ready {empty_seconds:.2f} s without the pods, {full_seconds:.2f} s with them;"
+    detail = (f"restart to ready {empty_seconds:.2f} s without the pods, {full_seconds:.2f} s with them (best of"
+              f" {RESTARTS});"
               f" raw range of the same {keys:,} keys {range_seconds * 1e3:.0f} ms (best of {RAW_REPS}); restarted"
               f" after {quiet_seconds:.0f} s for the cluster to go idle; CPU of the others during the restart: "
               + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in others.items()))

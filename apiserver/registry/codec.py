@@ -136,10 +136,12 @@ _INTERNED: dict[bytes, str] = {}
 
 # What `encode` writes at the start of an object: apiVersion, kind, then metadata opening with the keys that come
 # before resourceVersion in ObjectMeta's order, all plain strings. Group 3 is those keys; the match ends just past
-# them (past their comma, or at metadata's closing brace).
+# them (past their comma, or at metadata's closing brace). A value with an escape in those keys stops the match
+# before its key, which _KEY_NOT_AFTER then refuses: such rare values take the full decode (allowing escapes here
+# made the scan 2.4x slower).
 _ENCODED_START: Final = re.compile(
     rb'\{(?:"apiVersion":"([^"\\]*)",)?(?:"kind":"([^"\\]*)",)?"metadata":\{'
-    rb'((?:"(?:name|generateName|namespace|selfLink|uid)":"(?:[^"\\]|\\.)*"(?:,|(?=\})))*)'
+    rb'((?:"(?:name|generateName|namespace|selfLink|uid)":"[^"\\]*"(?:,|(?=\})))*)'
 )
 
 # A key that must not follow the match: a stored resourceVersion, or an earlier key whose value is not a string.

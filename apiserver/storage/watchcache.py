@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast, overload
 
 from apiserver.storage.errors import Compacted, FutureRevision, StorageError, StorageUnavailable
-from apiserver.storage.interface import Event, EventType, KeyValue, Storage
+from apiserver.storage.interface import Event, EventType, KeyValue, Page, Storage
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ Clock = Callable[[], float]
 
 # Applying a large backlog yields to the event loop after this many events, so requests keep being served.
 EVENTS_PER_TICK = 256
+DECODES_PER_TICK = 1000
 WINDOW_SLACK = 1024  # at most this many changes that left the window are still held (see `_record`)
 
 
@@ -582,15 +583,33 @@ class WatchCache(Generic[T]):
         return StorageUnavailable(f"the storage watch on {self._prefix} ended")
 
     async def _relist(self) -> None:
+        """Read every key at one revision, page by page. The next page is asked for before this one is decoded, so
+        storage produces it while the loop decodes (the decode costs about what storage takes to send a page)."""
         page = await self._storage.list(self._prefix, limit=self.options.page_size)
         revision = page.revision
-        entries = [self._reuse_or_decode(kv) for kv in page.items]
-        while page.more and page.items:
-            start = page.items[-1].key + "\x00"
-            page = await self._storage.list(self._prefix, revision=revision, start=start,
-                                            limit=self.options.page_size)
-            entries.extend(self._reuse_or_decode(kv) for kv in page.items)
+        entries: list[CacheEntry[T]] = []
+        while True:
+            following: asyncio.Future[Page] | None = None
+            if page.more and page.items:
+                following = asyncio.ensure_future(self._storage.list(
+                    self._prefix, revision=revision, start=page.items[-1].key + "\x00", limit=self.options.page_size))
+            try:
+                await self._decode_into(entries, page.items)
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                    following.add_done_callback(_retrieve)  # its own failure, if any, is not the one to report
+                raise
+            if following is None:
+                break
+            page = await following
         self._replace(revision, entries)
+
+    async def _decode_into(self, entries: list[CacheEntry[T]], items: Sequence[KeyValue]) -> None:
+        for start in range(0, len(items), DECODES_PER_TICK):
+            if start:
+                await asyncio.sleep(0)  # lets the next page's request go out, and other requests run
+            entries.extend(self._reuse_or_decode(kv) for kv in items[start:start + DECODES_PER_TICK])
 
     def _reuse_or_decode(self, kv: KeyValue) -> CacheEntry[T]:
         known = self._objects.get(kv.key)
@@ -726,3 +745,8 @@ def _replayed_events(changes: Sequence[_Change[T]], predicate: Predicate[T] | No
         event = change.event_for(predicate)
         if event is not None:
             yield event
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

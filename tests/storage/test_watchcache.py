@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from apiserver.storage import watchcache
 from apiserver.storage.backends import StorageOptions
 from apiserver.storage.errors import Compacted, FutureRevision, StorageError, StorageUnavailable
 from apiserver.storage.interface import Event, EventType, KeyValue, Page, Storage
@@ -603,3 +604,65 @@ async def test_generation_moves_with_the_cached_objects_not_with_progress_from_e
     finally:
         await cache.stop()
         await fanout.stop()
+
+
+class PagedListStorage(FaultyStorage):
+    """Records each list call and may hold one until released, to see pages asked for ahead of the decode."""
+
+    def __init__(self, inner: Storage) -> None:
+        super().__init__(inner)
+        self.calls: list[tuple[int, str, int]] = []
+        self.hold_from = 0  # list calls from this one on wait for `release_lists`
+        self.release_lists = asyncio.Event()
+
+    async def list(self, prefix: str, *, revision: int = 0, limit: int = 0, start: str = "") -> Page:
+        self.calls.append((revision, start, limit))
+        if self.hold_from and len(self.calls) >= self.hold_from:
+            await self.release_lists.wait()
+        return await super().list(prefix, revision=revision, limit=limit, start=start)
+
+
+async def test_initial_list_reads_pages_at_one_revision_and_asks_for_the_next_while_decoding(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watchcache, "DECODES_PER_TICK", 3)
+    storage = MemoryStorage()
+    for index in range(25):
+        await put(storage, f"k{index:02d}", {"n": index})
+    paged = PagedListStorage(storage)
+    decoded_when: list[int] = []
+
+    def decode(kv: KeyValue) -> Decoded:
+        decoded_when.append(len(paged.calls))
+        return decode_json(kv)
+
+    async with running(paged, decode, page_size=10) as cache:
+        await put(storage, "k99", {"n": 99})  # after the list: arrives as an event, not in a page
+        await eventually(lambda: cache.revision == 26)
+        assert [key.removeprefix(PREFIX) for key in cache._keys] == [f"k{index:02d}" for index in range(25)] + ["k99"]
+        assert [entry.decoded["rv"] for entry in cache.list().items][:25] == list(range(1, 26))
+    assert paged.calls == [(0, "", 10), (25, PREFIX + "k09\x00", 10), (25, PREFIX + "k19\x00", 10)]
+    # The loop yields after each few decodes: the next page is asked for then, while this one is still decoding.
+    assert decoded_when[:4] == [1, 1, 1, 2] and decoded_when[10:14] == [2, 2, 2, 3]
+
+
+async def test_a_failing_decode_cancels_the_page_asked_for_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watchcache, "DECODES_PER_TICK", 3)
+    storage = MemoryStorage()
+    for index in range(15):
+        await put(storage, f"k{index:02d}", {"n": index})
+    paged = PagedListStorage(storage)
+    paged.hold_from = 2
+
+    def decode(kv: KeyValue) -> Decoded:
+        if kv.key.endswith("k07"):
+            raise RuntimeError("undecodable")
+        return decode_json(kv)
+
+    cache = WatchCache(paged, PREFIX, decode=decode, options=WatchCacheOptions(page_size=10, backoff_initial=0.01))
+    with pytest.raises(RuntimeError, match="undecodable"):
+        await cache._relist()
+    await asyncio.sleep(0)
+    assert len(paged.calls) == 2 and not cache.is_ready()
+    paged.release_lists.set()
+    await asyncio.sleep(0.05)
+    assert len(paged.calls) == 2  # the held list was cancelled, not left to finish or retried

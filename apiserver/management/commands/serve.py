@@ -82,18 +82,27 @@ def tune_interpreter() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-def tune_garbage_collection() -> None:
-    """Move everything alive after start-up out of the collector's view and collect young objects less often.
+def settle_heap() -> None:
+    """Before start-up: move what the imports and the assembly made out of the collector's view, and collect less
+    often from now on.
 
     The watch caches hold many long-lived objects; with the default thresholds full collections walked them all and
     paused the event loop for 100 to 340 ms (measured in bench/api.py: GET p99 ~300 ms, 28 to 42 ms with this).
-    Only the young generations are collected first: a full collection here walked every cached object once more
-    while the server was not yet ready (0.15 s of a 10k-pod cold start); what start-up left in the old
-    generation stays frozen with it.
+    Done only once ready, the fill of the caches still set off full collections over every module's objects: with
+    10k pods one landed in the RBAC bootstrap and added 0.09 s to a 0.2 s fill (bench/cluster_caches.py).
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 1_000)
+
+
+def freeze_startup_objects() -> None:
+    """Once ready: collect the young garbage start-up left and freeze the rest (the caches, the bootstrap objects).
+
+    Only the young generations are collected: a full collection here walked every cached object once more while
+    the server was not yet ready (0.15 s of a 10k-pod cold start).
     """
     gc.collect(1)
     gc.freeze()
-    gc.set_threshold(10_000, 10, 1_000)
 
 
 def trusted_client_cas(config: ServerConfig) -> Path:
@@ -155,9 +164,10 @@ def run_daphne(config: ServerConfig, client_cas: Path) -> int:
         shutdown_delay=config.shutdown_delay_duration,
         drain_timeout=config.request_timeout,
         on_listening=lambda host, port: say(f"serving: {_https(host, port)} (client CA {client_cas})"),
-        on_started=lambda: (tune_garbage_collection(), tune_interpreter(), announce(config)),
+        on_started=lambda: (freeze_startup_objects(), tune_interpreter(), announce(config)),
         on_failure=fail,
     )
+    settle_heap()
     server.run()
     return STARTUP_ERROR_EXIT_CODE if server.startup_failed else 0
 
