@@ -26,6 +26,7 @@ from apiserver.filters.authentication import WithAuthentication
 from apiserver.filters.authorization import WithAuthorization
 from apiserver.filters.cachecontrol import WithCacheControl
 from apiserver.filters.flowcontrol import FlowControlObjects, WithPriorityAndFairness
+from apiserver.filters.flowcontrol_loop import LoopLoad
 from apiserver.filters.impersonation import WithImpersonation
 from apiserver.filters.inflight import WithMaxInFlightLimit
 from apiserver.filters.metrics import WithRequestMetrics
@@ -76,6 +77,7 @@ def _impersonation(app: ASGIApp, *, authorizer: Authorizer | None = None) -> ASG
 def _flow_control(
     app: ASGIApp, *, max_requests_inflight: int = 400, max_mutating_requests_inflight: int = 200,
     flow_control_objects: FlowControlObjects | None = None, flow_control_wait_limit: float = 15.0,
+    flow_control_loop_load: LoopLoad | None = None,
 ) -> ASGIApp:
     """API Priority and Fairness when the server passes its FlowSchemas (--enable-priority-and-fairness, the
     default), else upstream's max-in-flight limits."""
@@ -83,7 +85,8 @@ def _flow_control(
         return WithMaxInFlightLimit(app, max_requests_inflight=max_requests_inflight,
                                     max_mutating_requests_inflight=max_mutating_requests_inflight)
     return WithPriorityAndFairness(app, objects=flow_control_objects, wait_limit=flow_control_wait_limit,
-                                   server_limit=max(1, max_requests_inflight + max_mutating_requests_inflight))
+                                   server_limit=max(1, max_requests_inflight + max_mutating_requests_inflight),
+                                   loop_load=flow_control_loop_load)
 
 
 def _authorization(app: ASGIApp, *, authorizer: Authorizer | None = None) -> ASGIApp:
@@ -104,7 +107,8 @@ FILTERS: tuple[Filter, ...] = (
     Filter("audit", _audit, options=_AUDIT_OPTIONS),
     Filter("impersonation", _impersonation, options=("authorizer",)),
     Filter("inflight", _flow_control, options=("max_requests_inflight", "max_mutating_requests_inflight",
-                                               "flow_control_objects", "flow_control_wait_limit")),
+                                               "flow_control_objects", "flow_control_wait_limit",
+                                               "flow_control_loop_load")),
     Filter("authorization", _authorization, options=("authorizer",)),
 )
 

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from apiserver.auth.user import ANONYMOUS, UserInfo
 from apiserver.filters.flowcontrol_config import Classification, FlowControlConfig, compile_config
+from apiserver.filters.flowcontrol_loop import LoopLoad
 from apiserver.filters.flowcontrol_metrics import CANCELLED, FlowControlMetrics, FlowSeries, flowcontrol_metrics
 from apiserver.filters.flowcontrol_queues import QueueSet, flow_hash
 from apiserver.filters.inflight import RETRY_AFTER, TOO_MANY_REQUESTS
@@ -71,7 +72,7 @@ class WithPriorityAndFairness:
 
     def __init__(self, app: ASGIApp, *, objects: FlowControlObjects | None = None, server_limit: int = 600,
                  wait_limit: float = DEFAULT_WAIT_LIMIT, loop_seat_divisor: int = LOOP_SEAT_DIVISOR,
-                 metrics: FlowControlMetrics | None = None) -> None:
+                 metrics: FlowControlMetrics | None = None, loop_load: LoopLoad | None = None) -> None:
         if server_limit < 1 or loop_seat_divisor < 1:
             raise ValueError("the server concurrency limit and the seat divisor must be positive")
         self.app = app
@@ -84,6 +85,9 @@ class WithPriorityAndFairness:
         self.queue_sets: dict[str, QueueSet] = {}
         self.metrics = metrics or flowcontrol_metrics()
         self.metrics.set_limits(self.config)
+        self._loop_load = loop_load
+        if loop_load is not None:
+            loop_load.when_caught_up(self._dispatch_queued)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,8 +189,13 @@ class WithPriorityAndFairness:
         level = classification.level
         queue_set = self.queue_sets.get(level.name)
         if queue_set is None:
-            queue_set = self.queue_sets[level.name] = QueueSet(level)
+            ready = (lambda load=self._loop_load: load.keeps_up) if self._loop_load is not None else None
+            queue_set = self.queue_sets[level.name] = QueueSet(level, ready)
         return queue_set
+
+    def _dispatch_queued(self) -> None:
+        for queue_set in self.queue_sets.values():
+            queue_set.dispatch()
 
     def seats_in_use(self) -> dict[str, int]:
         """Executing requests per limited level (for tests and debugging)."""

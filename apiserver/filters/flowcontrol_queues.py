@@ -8,12 +8,16 @@ or when it has waited `wait_limit` seconds, it is rejected. A freed seat goes to
 queue in round-robin order, so flows that share a level share its seats by turns (upstream orders by virtual
 finish time; with one seat per request this is the same turn-taking without the virtual clock). Everything runs
 on one event loop, so there is no lock.
+
+With a `ready` gate (flowcontrol_loop.py), a queuing level also starts nothing while the gate is shut: requests
+queue instead, and `dispatch` starts them once it opens. Reject levels have no queue to wait in and ignore it.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
 from collections import deque
+from collections.abc import Callable
 
 from apiserver.filters.flowcontrol_config import PriorityLevel
 
@@ -41,8 +45,9 @@ def flow_hash(schema: str, flow: str) -> int:
 class QueueSet:
     """Seats and queues of one limited priority level; `configure` applies a changed level in place."""
 
-    def __init__(self, level: PriorityLevel) -> None:
+    def __init__(self, level: PriorityLevel, ready: Callable[[], bool] | None = None) -> None:
         self.level = level
+        self._ready = ready
         self.executing = 0
         self.waiting = 0
         self._queues: list[deque[asyncio.Future[bool]]] = []
@@ -56,8 +61,8 @@ class QueueSet:
         self._dispatch()
 
     def try_take(self) -> bool:
-        """Take a seat without waiting; only when one is free and nobody is queued."""
-        if self.waiting or self.executing >= self.level.concurrency_limit:
+        """Take a seat without waiting; only when one is free, nobody is queued and the gate is open."""
+        if self.waiting or self.executing >= self.level.concurrency_limit or not self._open():
             return False
         self.executing += 1
         return True
@@ -74,6 +79,9 @@ class QueueSet:
             return None
         level = self.level
         if not level.queues:
+            if self.executing < level.concurrency_limit:  # only the gate said no: a Reject level has no queue
+                self.executing += 1
+                return None
             return CONCURRENCY_LIMIT
         hand = deal_hand(hashed_flow, level.queues, level.hand_size)
         index = min(hand, key=lambda candidate: len(self._queues[candidate]))
@@ -116,8 +124,17 @@ class QueueSet:
         self.executing -= 1
         self._dispatch()
 
+    def dispatch(self) -> None:
+        """Start queued requests while seats are free (the gate's owner calls this when it opens)."""
+        self._dispatch()
+
+    def _open(self) -> bool:
+        # One request of each level always runs: a late loop holds back a level's additional requests, not its
+        # only one (leader election must renew while creates flood the loop).
+        return self._ready is None or self.executing == 0 or self._ready()
+
     def _dispatch(self) -> None:
-        while self._turns and self.executing < self.level.concurrency_limit:
+        while self._turns and self.executing < self.level.concurrency_limit and self._open():
             index = self._turns.popleft()
             queue = self._queues[index]
             granted = queue.popleft()

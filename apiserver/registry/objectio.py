@@ -73,12 +73,14 @@ class ObjectIO:
         except StorageError as error:
             raise translate(error, self.spec) from None
 
-    async def write(self, key: str, kv: KeyValue, obj: JSONDict, name: str, *, dry_run: bool) -> StoredObject | None:
-        """Replace the value at `kv` with `obj`; the stored object when nothing changes; None on a conflict."""
+    async def write(self, key: str, kv: KeyValue, obj: JSONDict, name: str, *, dry_run: bool,
+                    confirm_no_op: bool = False) -> StoredObject | None:
+        """Replace the value at `kv` with `obj`; the stored object when nothing changes; None on a conflict, and,
+        with `confirm_no_op`, when nothing would change (`kv` may be stale: the caller reads storage again)."""
         prepared = await self.prepare(obj)
         payload = codec.dumps(prepared)
         if payload == kv.value:
-            return await self.decode(kv)
+            return None if confirm_no_op else await self.decode(kv)
         if dry_run:
             return await self.answer(prepared, kv.mod_revision)
         try:

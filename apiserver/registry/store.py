@@ -242,8 +242,10 @@ class ResourceStore:
             raise BadRequest(f"the name of the object ({name_of(body)}) does not match the name on the URL ({name})")
         metadata.match_request_namespace(body, namespace, self.spec.namespaced)
         key = self._io.key(namespace, name)
+        guess = self._cached_guess(key, ctx)
         while True:
-            kv = await self._io.read(key, name)
+            current = guess is None
+            kv, guess = (guess if guess is not None else await self._io.read(key, name)), None
             if kv is None:
                 if subresource or not self.traits.allow_create_on_update:
                     raise not_found(self.spec, name)
@@ -252,10 +254,15 @@ class ResourceStore:
                     return created, True
                 continue
             new = copy.deepcopy(body)
-            if mutate is not None:
-                await mutate(new, (await self._io.decode(kv)).copy())
-            self._check_update_version(new, kv, name)
-            result = await self._try_update(key, kv, new, ctx, subresource, validate)
+            try:
+                if mutate is not None:
+                    await mutate(new, (await self._io.decode(kv)).copy())
+                self._check_update_version(new, kv, name)
+                result = await self._try_update(key, kv, new, ctx, subresource, validate, current=current)
+            except ApiError:
+                if current:
+                    raise
+                continue  # perhaps only the cache's copy was stale: again from storage's current state
             if result is not None:
                 return result, False
 
@@ -286,9 +293,20 @@ class ResourceStore:
         if parse_resource_version(given) != kv.mod_revision:
             raise optimistic_lock_conflict(self.spec, name)
 
+    def _cached_guess(self, key: str, ctx: RequestContext) -> KeyValue | None:
+        """The watch cache's copy of `key` as the first guess of an update (upstream's cacher hands its object to
+        GuaranteedUpdate as `cachedExistingObject`): a write that compares revisions instead of a storage read
+        first. None (read storage) for dry runs, which upstream reads from storage, or when the cache has none."""
+        if ctx.dry_run or not self._cache.is_ready():
+            return None
+        entry = self._cache.get(key)
+        return entry.kv if entry is not None else None
+
     async def _try_update(self, key: str, kv: KeyValue, new: JSONDict, ctx: RequestContext, subresource: str,
-                          validate: AdmissionHook | None) -> StoredObject | None:
-        """One optimistic attempt at writing `new` over `kv`; None when the stored object changed meanwhile."""
+                          validate: AdmissionHook | None, *, current: bool = True) -> StoredObject | None:
+        """One optimistic attempt at writing `new` over `kv`; None when the stored object changed meanwhile, or,
+        for a `kv` that may not be `current` (the cache's), when the update would change nothing: that must be
+        confirmed against storage."""
         name = name_of(new)
         old = (await self._io.decode(kv)).copy()
         metadata.before_update(self.spec, self.traits, new, old, ctx, subresource)
@@ -296,7 +314,7 @@ class ResourceStore:
             await validate(copy.deepcopy(new), copy.deepcopy(old))
         if finalizers.should_delete_during_update(new, old) and self.spec.strategy.may_delete_during_update(new):
             return await self._delete_during_update(key, kv, new, ctx.dry_run)
-        return await self._io.write(key, kv, new, name, dry_run=ctx.dry_run)
+        return await self._io.write(key, kv, new, name, dry_run=ctx.dry_run, confirm_no_op=not current)
 
     async def _delete_during_update(self, key: str, kv: KeyValue, new: JSONDict,
                                     dry_run: bool) -> StoredObject | None:
@@ -324,18 +342,25 @@ class ResourceStore:
         a Conflict (the patch itself asked for that version).
         """
         key = self._io.key(namespace, name)
+        guess = self._cached_guess(key, ctx)
         while True:
-            kv = await self._io.read(key, name)
+            current = guess is None
+            kv, guess = (guess if guess is not None else await self._io.read(key, name)), None
             if kv is None:
                 raise not_found(self.spec, name)
-            outcome = transform((await self._io.decode(kv)).copy())
-            new = await outcome if inspect.isawaitable(outcome) else outcome
-            new = metadata.stamp_kind(new, self.spec)
-            metadata.match_request_namespace(new, namespace, self.spec.namespaced)
-            if resource_version_of(new) and resource_version_of(new) != str(kv.mod_revision):
-                raise optimistic_lock_conflict(self.spec, name)
-            metadata.metadata(new)["resourceVersion"] = str(kv.mod_revision)
-            result = await self._try_update(key, kv, new, ctx, subresource, validate)
+            try:
+                outcome = transform((await self._io.decode(kv)).copy())
+                new = await outcome if inspect.isawaitable(outcome) else outcome
+                new = metadata.stamp_kind(new, self.spec)
+                metadata.match_request_namespace(new, namespace, self.spec.namespaced)
+                if resource_version_of(new) and resource_version_of(new) != str(kv.mod_revision):
+                    raise optimistic_lock_conflict(self.spec, name)
+                metadata.metadata(new)["resourceVersion"] = str(kv.mod_revision)
+                result = await self._try_update(key, kv, new, ctx, subresource, validate, current=current)
+            except ApiError:
+                if current:
+                    raise
+                continue  # perhaps only the cache's copy was stale: again from storage's current state
             if result is not None:
                 return result
 

@@ -52,6 +52,7 @@ from apiserver.endpoints.resources import ResourceEndpoints, ResourceServer
 from apiserver.endpoints.router import Route, build_router
 from apiserver.endpoints.version import build_version_info
 from apiserver.filters.chain import build_chain
+from apiserver.filters.flowcontrol_loop import LoopLoad
 from apiserver.http.asgi import ASGIApp
 from apiserver.meta.errors import NotFound, ServiceUnavailable
 from apiserver.meta.objects import JSONDict, name_of, namespace_of
@@ -129,6 +130,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
                                      *aggregation.controllers], election=leader_election(config))
     health = HealthRegistry(livez_grace_period=config.livez_grace_period, clock=time.monotonic)
     history, series = HealthHistory(health), MetricsSeries(metrics)  # the console's Health page
+    loop_load = LoopLoad() if config.enable_priority_and_fairness else None
     lifecycle = Lifecycle(
         storage_options=storage_options(config),
         storage_description=describe_storage(config),
@@ -143,7 +145,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
             metrics=metrics, type_of=storage_metric_types(catalog, config.etcd_prefix),
         ),
         services=[*([AuditLogService(security.audit_backend)] if security.audit_backend is not None else []),
-                  history, series],
+                  history, series, *([loop_load] if loop_load is not None else [])],
         runners=[*([ConfigurationProducer(registry.get)] if config.enable_priority_and_fairness else []),
                  crd_serving, controllers],
     )
@@ -179,8 +181,8 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     def served_resource(info: RequestInfo) -> bool:
         return holder.current.lookup(info.api_group, info.api_version, info.resource) is not None
 
-    flow_control = {"flow_control_objects": CachedFlowControlObjects(registry.get)} \
-        if config.enable_priority_and_fairness else {}
+    flow_control = {"flow_control_objects": CachedFlowControlObjects(registry.get),
+                    "flow_control_loop_load": loop_load} if loop_load is not None else {}
     app = build_chain(aggregation.proxy(router), metrics=metrics, served_resource=served_resource,
                       **filter_options(config, security), **flow_control)
     controllers.serve_through(app)

@@ -14,10 +14,16 @@ Post-start hooks carry upstream names only when they do what upstream's hook doe
 (ours: upstream compacts inside its etcd3 storage factory, without a hook) and `bootstrap-system-namespaces`
 (ours: created once, where upstream's start-system-namespaces-controller keeps them). During
 --livez-grace-period, /livez counts unfinished post-start hooks as passing.
+
+The two storage checks are rate limited as upstream's (kubernetes#112046, since 1.26): each reads storage at most
+once per half of its timeout, with no burst, and a check in between answers with the outcome of the latest read
+sent. A probe, a load balancer or the console's health history then costs storage nothing more, and under load
+/readyz does not wait for two storage round trips each time.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from apiserver.endpoints.health import LOG, PING, FunctionCheck, HealthRegistry
@@ -42,11 +48,49 @@ def register_health_checks(registry: HealthRegistry, lifecycle: Lifecycle) -> No
     registry.register(FunctionCheck("shutdown", shutdown_check(lifecycle)), **readyz_only)
 
 
-def storage_check(storage: StorageHandle) -> Callable[[], Awaitable[None]]:
-    async def check() -> None:
-        await asyncio.wait_for(storage.get().check(), STORAGE_CHECK_TIMEOUT)
+def storage_check(storage: StorageHandle, *, timeout: float = STORAGE_CHECK_TIMEOUT,
+                  clock: Callable[[], float] = time.monotonic) -> Callable[[], Awaitable[None]]:
+    return RateLimitedStorageCheck(storage, timeout=timeout, clock=clock).check
 
-    return check
+
+class RateLimitedStorageCheck:
+    """One storage check: a read at most every `timeout / 2` seconds (see the module docstring). Until a first read
+    has answered, checks wait for it rather than report that nothing was read yet."""
+
+    def __init__(self, storage: StorageHandle, *, timeout: float, clock: Callable[[], float]) -> None:
+        self._storage = storage
+        self._timeout = timeout
+        self._clock = clock
+        self._next_read = float("-inf")
+        self._latest_sent = float("-inf")
+        self._latest_error: Exception | None = None
+        self._first: asyncio.Future[None] | None = None
+
+    async def check(self) -> None:
+        storage = self._storage.get()  # before start-up opened storage (or after stop): that error, at once
+        sent = self._clock()
+        if sent < self._next_read:
+            if self._latest_sent == float("-inf") and self._first is not None:
+                await asyncio.shield(self._first)
+                return
+            if self._latest_error is not None:
+                raise self._latest_error.with_traceback(None)
+            return
+        self._next_read = sent + self._timeout / 2
+        read = asyncio.ensure_future(asyncio.wait_for(storage.check(), self._timeout))
+        read.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved even if all left
+        if self._latest_sent == float("-inf"):
+            self._first = read
+        error: Exception | None = None
+        try:
+            await asyncio.shield(read)
+        except Exception as failure:  # Every failure is the check's outcome, reported to later checks as well.
+            error = failure
+        if sent >= self._latest_sent:  # a slow read never overwrites what a later one found
+            self._latest_sent, self._latest_error = sent, error
+            self._first = None
+        if error is not None:
+            raise error
 
 
 def started_check(lifecycle: Lifecycle) -> Callable[[], Awaitable[None]]:

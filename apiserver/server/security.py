@@ -40,6 +40,7 @@ from apiserver.auth.authn.serviceaccount import (
     ServiceAccountAuthenticator,
     bound_claims,
 )
+from apiserver.auth.authn.tokencache import CachedTokenAuthenticator
 from apiserver.auth.authn.tokens import (
     AudienceAgnosticTokenAuthenticator,
     BearerTokenAuthenticator,
@@ -208,7 +209,7 @@ def build_security(config: ServerConfig, registry: Callable[[], Registry]) -> Se
     modes = authorization_modes(",".join(config.authorization_modes))
     authorizer, rules = build_authorizer(modes, rule_source)
     service_accounts = load_service_account_keys(config)
-    tokens = _token_authenticators(config, service_accounts, lookup)
+    tokens = CachedTokenAuthenticator(_token_authenticators(config, service_accounts, lookup))
     request_header = _request_header_config(config)
     authenticators: list[Authenticator] = []
     if request_header is not None:

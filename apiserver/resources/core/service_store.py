@@ -39,8 +39,11 @@ class ServiceStore(ResourceStore):
         txn = await self.allocators.allocate_create(obj, dry_run=ctx.dry_run)
         return await _finish(txn, super()._create(namespace, obj, ctx, validate, generated=generated))
 
+    def _cached_guess(self, key: str, ctx: RequestContext) -> KeyValue | None:
+        return None  # IP and port allocation follow the old object: always storage's current one
+
     async def _try_update(self, key: str, kv: KeyValue, new: JSONDict, ctx: RequestContext, subresource: str,
-                          validate: AdmissionHook | None) -> StoredObject | None:
+                          validate: AdmissionHook | None, *, current: bool = True) -> StoredObject | None:
         if subresource:
             return await super()._try_update(key, kv, new, ctx, subresource, validate)
         old = (await self._io.decode(kv)).copy()
