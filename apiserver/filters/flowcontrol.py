@@ -189,8 +189,8 @@ class WithPriorityAndFairness:
         level = classification.level
         queue_set = self.queue_sets.get(level.name)
         if queue_set is None:
-            ready = (lambda load=self._loop_load: load.keeps_up) if self._loop_load is not None else None
-            queue_set = self.queue_sets[level.name] = QueueSet(level, ready)
+            load = self._loop_load
+            queue_set = self.queue_sets[level.name] = QueueSet(level, None if load is None else lambda: load.keeps_up)
         return queue_set
 
     def _dispatch_queued(self) -> None:

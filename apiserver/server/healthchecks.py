@@ -55,7 +55,8 @@ def storage_check(storage: StorageHandle, *, timeout: float = STORAGE_CHECK_TIME
 
 class RateLimitedStorageCheck:
     """One storage check: a read at most every `timeout / 2` seconds (see the module docstring). Until a first read
-    has answered, checks wait for it rather than report that nothing was read yet."""
+    has answered, checks wait for it rather than report that nothing was read yet. A read's outcome is recorded when
+    it ends, even if every check waiting for it was cancelled meanwhile (a probe that hung up)."""
 
     def __init__(self, storage: StorageHandle, *, timeout: float, clock: Callable[[], float]) -> None:
         self._storage = storage
@@ -63,7 +64,7 @@ class RateLimitedStorageCheck:
         self._clock = clock
         self._next_read = float("-inf")
         self._latest_sent = float("-inf")
-        self._latest_error: Exception | None = None
+        self._latest_error: BaseException | None = None
         self._first: asyncio.Future[None] | None = None
 
     async def check(self) -> None:
@@ -71,26 +72,23 @@ class RateLimitedStorageCheck:
         sent = self._clock()
         if sent < self._next_read:
             if self._latest_sent == float("-inf") and self._first is not None:
-                await asyncio.shield(self._first)
-                return
+                return await asyncio.shield(self._first)
             if self._latest_error is not None:
                 raise self._latest_error.with_traceback(None)
             return
         self._next_read = sent + self._timeout / 2
         read = asyncio.ensure_future(asyncio.wait_for(storage.check(), self._timeout))
-        read.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved even if all left
+        read.add_done_callback(lambda done: self._record(sent, done))
         if self._latest_sent == float("-inf"):
             self._first = read
-        error: Exception | None = None
-        try:
-            await asyncio.shield(read)
-        except Exception as failure:  # Every failure is the check's outcome, reported to later checks as well.
-            error = failure
+        await asyncio.shield(read)
+
+    def _record(self, sent: float, read: asyncio.Future[None]) -> None:
+        if read.cancelled():  # only when the loop itself is going away
+            return
         if sent >= self._latest_sent:  # a slow read never overwrites what a later one found
-            self._latest_sent, self._latest_error = sent, error
+            self._latest_sent, self._latest_error = sent, read.exception()
             self._first = None
-        if error is not None:
-            raise error
 
 
 def started_check(lifecycle: Lifecycle) -> Callable[[], Awaitable[None]]:

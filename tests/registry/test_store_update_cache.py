@@ -1,13 +1,13 @@
 """Updates start from the watch cache's copy (upstream's cacher passes it to GuaranteedUpdate): one storage write,
 no storage read first; a stale copy costs a failed write and a storage read, never a wrong answer.
 
-Runs on MemoryStorage and SQLiteStorage; `PausableStorage` holds the registry's storage watch so the cache's copy
-can be made stale on purpose.
+Runs on MemoryStorage and SQLiteStorage; `PausableStorage` (the watch cache tests' FaultyStorage) holds the
+registry's storage watch so the cache's copy can be made stale on purpose.
 """
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,65 +16,28 @@ import pytest
 
 from apiserver.meta.errors import ApiError
 from apiserver.registry.stores import Registry
-from apiserver.storage.interface import Event, KeyValue, Page, Storage
+from apiserver.storage.interface import KeyValue, Storage
 from tests.registry.harness import UNIT_BACKENDS, ctx, opened_storage, resource_store, running_registry
+from tests.storage.test_watchcache import FaultyStorage
 
 KEY = "/registry/configmaps/ns/cm"
 
 
-class PausableStorage:
-    """Counts reads and writes of `inner`; `pause()` holds its watch streams until `resume()`."""
+class PausableStorage(FaultyStorage):
+    """FaultyStorage counting reads and writes (its `hold_watch()` makes the cache stale)."""
 
     def __init__(self, inner: Storage) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.gets = 0
         self.updates = 0
-        self._flowing = asyncio.Event()
-        self._flowing.set()
-
-    def pause(self) -> None:
-        self._flowing.clear()
-
-    def resume(self) -> None:
-        self._flowing.set()
 
     async def get(self, key: str) -> KeyValue | None:
         self.gets += 1
-        return await self.inner.get(key)
-
-    async def list(self, prefix: str, *, revision: int = 0, limit: int = 0, start: str = "") -> Page:
-        return await self.inner.list(prefix, revision=revision, limit=limit, start=start)
-
-    async def create(self, key: str, value: bytes) -> int:
-        return await self.inner.create(key, value)
+        return await super().get(key)
 
     async def update(self, key: str, value: bytes, *, expected: int) -> int:
         self.updates += 1
-        return await self.inner.update(key, value, expected=expected)
-
-    async def delete(self, key: str, *, expected: int = 0) -> KeyValue:
-        return await self.inner.delete(key, expected=expected)
-
-    async def watch(self, prefix: str, *, after: int) -> AsyncIterator[Sequence[Event]]:
-        stream = self.inner.watch(prefix, after=after)
-        try:
-            async for batch in stream:
-                await self._flowing.wait()
-                yield batch
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
-
-    async def current_revision(self) -> int:
-        return await self.inner.current_revision()
-
-    async def compact(self, revision: int) -> None:
-        await self.inner.compact(revision)
-
-    async def check(self) -> None:
-        await self.inner.check()
-
-    async def close(self) -> None:
-        await self.inner.close()
+        return await super().update(key, value, expected=expected)
 
 
 @pytest.fixture(params=UNIT_BACKENDS)
@@ -106,7 +69,7 @@ async def stale_copy(registry: Registry, storage: PausableStorage, **data: str) 
     store = resource_store(registry, "", "v1", "configmaps")
     created = await store.create("ns", configmap(v="1"), ctx("ns"))
     await cached(registry, int(created.obj["metadata"]["resourceVersion"]))
-    storage.pause()
+    storage.hold_watch()
     current = await storage.inner.get(KEY)
     assert current is not None
     value = orjson.loads(current.value)
@@ -136,7 +99,7 @@ async def test_a_stale_cache_copy_costs_a_read_and_the_update_applies_to_the_cur
     updated, _ = await store.update("ns", "cm", configmap(str(changed), v="3"), ctx("ns"))
     assert updated.obj["data"] == {"v": "3"} and int(updated.obj["metadata"]["resourceVersion"]) > changed
     assert (storage.gets - gets, storage.updates - updates) == (1, 1)  # the version check failed before any write
-    storage.resume()
+    storage.release_watch()
 
 
 async def test_an_unconditional_update_over_a_stale_copy_retries_after_the_failed_write(
@@ -147,7 +110,7 @@ async def test_an_unconditional_update_over_a_stale_copy_retries_after_the_faile
     updated, _ = await store.update("ns", "cm", configmap(v="3"), ctx("ns"))
     assert updated.obj["data"] == {"v": "3"} and int(updated.obj["metadata"]["resourceVersion"]) > changed
     assert (storage.gets - gets, storage.updates - updates) == (1, 2)
-    storage.resume()
+    storage.release_watch()
 
 
 async def test_a_no_op_against_a_stale_copy_is_checked_with_storage(registry: Registry,
@@ -156,7 +119,7 @@ async def test_a_no_op_against_a_stale_copy_is_checked_with_storage(registry: Re
     store = resource_store(registry, "", "v1", "configmaps")
     updated, _ = await store.update("ns", "cm", configmap(v="1"), ctx("ns"))  # equal to the cache's copy only
     assert updated.obj["data"] == {"v": "1"} and int(updated.obj["metadata"]["resourceVersion"]) > changed
-    storage.resume()
+    storage.release_watch()
 
 
 async def test_a_version_the_stale_copy_has_but_storage_moved_past_is_a_conflict(
@@ -169,7 +132,7 @@ async def test_a_version_the_stale_copy_has_but_storage_moved_past_is_a_conflict
         await store.update("ns", "cm", configmap(str(entry.kv.mod_revision), v="2"), ctx("ns"))
     assert raised.value.to_status()["reason"] == "Conflict"
     assert (await storage.inner.get(KEY)).value.count(b"someone else") == 1  # type: ignore[union-attr]
-    storage.resume()
+    storage.release_watch()
 
 
 async def test_a_patch_over_a_stale_copy_applies_to_the_current_object(registry: Registry,
@@ -183,4 +146,4 @@ async def test_a_patch_over_a_stale_copy_applies_to_the_current_object(registry:
     patched = await store.guaranteed_update("ns", "cm", transform, ctx("ns"))
     assert patched.obj["data"] == {"v": "patched", "w": "kept"}
     assert int(patched.obj["metadata"]["resourceVersion"]) > changed
-    storage.resume()
+    storage.release_watch()

@@ -98,3 +98,21 @@ async def test_a_read_past_the_timeout_fails() -> None:
     check = storage_check(handle_for(storage), timeout=0.05, clock=clock)
     with pytest.raises(TimeoutError):
         await check()
+
+
+async def test_a_read_whose_caller_hung_up_is_still_recorded() -> None:
+    storage, clock = CheckedStorage(), Clock()
+    check = storage_check(handle_for(storage), timeout=2.0, clock=clock)
+    await check()  # healthy so far
+    clock.now += 1.0
+    storage.gate, storage.error = asyncio.Event(), StorageUnavailable("etcd down")
+    caller = asyncio.create_task(check())
+    while storage.checks == 1:
+        await asyncio.sleep(0)
+    caller.cancel()  # the probe went away; the read goes on
+    storage.gate.set()
+    await asyncio.sleep(0.01)
+    clock.now += 0.5
+    with pytest.raises(StorageUnavailable, match="etcd down"):
+        await check()  # within the second: the hung-up read's outcome, storage not asked again
+    assert storage.checks == 2
