@@ -1,5 +1,5 @@
 """The storage health checks, rate limited as upstream's etcd checks (kubernetes#112046): one storage read per half
-timeout, no burst; checks in between answer with the outcome of the latest read sent."""
+timeout, no burst; checks answer with the outcome of the latest read sent, and wait only before any read answered."""
 from __future__ import annotations
 
 import asyncio
@@ -42,6 +42,12 @@ def handle_for(storage: CheckedStorage | None) -> StorageHandle:
     return handle
 
 
+async def settle() -> None:
+    """Let reads started in the background finish (each is a few steps of the loop)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
 async def test_reads_storage_at_most_once_per_half_timeout_and_repeats_the_latest_outcome() -> None:
     storage, clock = CheckedStorage(), Clock()
     check = storage_check(handle_for(storage), timeout=2.0, clock=clock)
@@ -51,6 +57,9 @@ async def test_reads_storage_at_most_once_per_half_timeout_and_repeats_the_lates
     await check()  # within the second: the last read's success, storage not asked
     assert storage.checks == 1
     clock.now += 0.01
+    await check()  # due a read: starts it, and answers with the outcome known so far
+    await settle()
+    assert storage.checks == 2
     with pytest.raises(StorageUnavailable, match="etcd down"):
         await check()
     storage.error = None
@@ -58,8 +67,37 @@ async def test_reads_storage_at_most_once_per_half_timeout_and_repeats_the_lates
     with pytest.raises(StorageUnavailable, match="etcd down"):  # the failure is repeated until the next read
         await check()
     clock.now += 0.5
-    await check()
+    with pytest.raises(StorageUnavailable, match="etcd down"):  # the next read is sent...
+        await check()
+    await settle()
+    await check()  # ...and its success answers from then on
     assert storage.checks == 3
+
+
+async def test_the_check_due_a_read_does_not_wait_for_it() -> None:
+    storage, clock = CheckedStorage(), Clock()
+    check = storage_check(handle_for(storage), timeout=2.0, clock=clock)
+    await check()
+    clock.now += 1.0
+    storage.gate, storage.error = asyncio.Event(), StorageUnavailable("etcd hangs, then fails")
+    await asyncio.wait_for(check(), 0.5)  # the read hangs; the check answers at once with the last outcome
+    await settle()
+    assert storage.checks == 2
+    storage.gate.set()
+    await settle()
+    with pytest.raises(StorageUnavailable, match="hangs, then fails"):
+        await check()
+
+
+async def test_before_any_read_answered_checks_wait_for_one() -> None:
+    storage, clock = CheckedStorage(), Clock()
+    storage.gate = asyncio.Event()
+    check = storage_check(handle_for(storage), timeout=2.0, clock=clock)
+    first, second = asyncio.create_task(check()), asyncio.create_task(check())
+    await settle()
+    assert not first.done() and not second.done() and storage.checks == 1  # one read for both
+    storage.gate.set()
+    await asyncio.gather(first, second)
 
 
 async def test_a_slow_read_does_not_overwrite_a_later_ones_outcome() -> None:
@@ -102,17 +140,15 @@ async def test_a_read_past_the_timeout_fails() -> None:
 
 async def test_a_read_whose_caller_hung_up_is_still_recorded() -> None:
     storage, clock = CheckedStorage(), Clock()
-    check = storage_check(handle_for(storage), timeout=2.0, clock=clock)
-    await check()  # healthy so far
-    clock.now += 1.0
     storage.gate, storage.error = asyncio.Event(), StorageUnavailable("etcd down")
-    caller = asyncio.create_task(check())
-    while storage.checks == 1:
+    check = storage_check(handle_for(storage), timeout=2.0, clock=clock)
+    caller = asyncio.create_task(check())  # the first read: its caller waits for it
+    while storage.checks == 0:
         await asyncio.sleep(0)
     caller.cancel()  # the probe went away; the read goes on
     storage.gate.set()
-    await asyncio.sleep(0.01)
+    await settle()
     clock.now += 0.5
     with pytest.raises(StorageUnavailable, match="etcd down"):
         await check()  # within the second: the hung-up read's outcome, storage not asked again
-    assert storage.checks == 2
+    assert storage.checks == 1
