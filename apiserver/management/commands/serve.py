@@ -82,6 +82,10 @@ def tune_interpreter() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
+GC_YOUNG_THRESHOLD = 1_000
+GC_OLDEST_THRESHOLD = 1_000
+
+
 def settle_heap() -> None:
     """Before start-up: move what the imports and the assembly made out of the collector's view, and collect less
     often from now on.
@@ -90,9 +94,13 @@ def settle_heap() -> None:
     paused the event loop for 100 to 340 ms (measured in bench/api.py: GET p99 ~300 ms, 28 to 42 ms with this).
     Done only once ready, the fill of the caches still set off full collections over every module's objects: with
     10k pods one landed in the RBAC bootstrap and added 0.09 s to a 0.2 s fill (bench/cluster_caches.py).
+
+    Only the oldest generation's threshold is raised (1,000 instead of 10). A young generation of 10,000 (tried
+    before) made its collections stop the loop 5-12 ms, and the middle one's 20-30 ms: the tail of every probe of
+    the overload benchmark. At 1,000 they take 1-4 and 5-10 ms (bench/cluster_overload.py, docs/benchmarks.md).
     """
     gc.freeze()
-    gc.set_threshold(10_000, 10, 1_000)
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, GC_OLDEST_THRESHOLD)
 
 
 def freeze_startup_objects() -> None:
