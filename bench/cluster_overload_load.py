@@ -10,8 +10,10 @@ unbounded rate with few connections measures the sustainable rate.
 upstream's `probes` FlowSchema, exempt), and a Lease renewal in kube-system (a PUT of the whole
 Lease with a new spec.renewTime, the update client-go's leader election sends) as a kube-system ServiceAccount
 (upstream's `system-leader-election` FlowSchema: the `leader-election` priority level, limited but with its own
-seats) and as a system:masters client (the `exempt` FlowSchema); and, as a control, GET /readyz on the other
-replica, which shares the box, etcd and the neighbours' load but not the overload.
+seats) and as a system:masters client (the `exempt` FlowSchema), each renewing a Lease of its own as each leader
+does (two clients renewing one Lease, as before session 6, conflicted: about half of the renewals under overload
+met the other's write and were retried); and, as a control, GET /readyz on the other replica, which shares the
+box, etcd and the neighbours' load but not the overload.
 """
 from __future__ import annotations
 
@@ -26,10 +28,10 @@ import orjson
 from bench.api_client import Endpoint
 from bench.cluster_stack import BenchConnection, connect_many
 
-LEASE_NAME = "bench-lease"
 LEASE_NAMESPACE = "kube-system"
 LEADER = "lease as kube-system ServiceAccount"
 MASTERS = "lease as system:masters"
+LEASE_NAMES = {LEADER: "bench-lease-leader", MASTERS: "bench-lease-admin"}  # the holder is the Lease's name too
 CONTROL = "readyz on the other replica"
 
 
@@ -134,9 +136,9 @@ def renew_time() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def lease(holder: str) -> bytes:
+def lease(name: str, holder: str) -> bytes:
     return orjson.dumps({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                         "metadata": {"name": LEASE_NAME, "namespace": LEASE_NAMESPACE},
+                         "metadata": {"name": name, "namespace": LEASE_NAMESPACE},
                          "spec": {"holderIdentity": holder, "leaseDurationSeconds": 15, "renewTime": renew_time()}})
 
 
@@ -149,7 +151,7 @@ class Probes:
         self.control = control
         self.connections: dict[str, BenchConnection] = {}
         self.broken: list[str] = []
-        self.lease_path = f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases/{LEASE_NAME}"
+        self.leases_path = f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases"
 
     def _token_of(self, name: str) -> str:
         return {LEADER: self.leader_token, MASTERS: "", "readyz": "-", CONTROL: "-"}.get(name, self.token)
@@ -164,10 +166,11 @@ class Probes:
         self.connections = {name: await self._anonymous(name) for name in ("readyz", CONTROL)}
         for name in (LEADER, MASTERS, "create"):
             self.connections[name] = (await connect_many(self.endpoint, 1, self._token_of(name)))[0]
-        status, _, payload = await self.connections[LEADER].exchange(
-            "POST", f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases", lease("bench"))
-        if status != 201:
-            raise RuntimeError(f"lease create: HTTP {status} {payload[:200]!r}")
+        for name in (LEADER, MASTERS):
+            status, _, payload = await self.connections[name].exchange(
+                "POST", self.leases_path, lease(LEASE_NAMES[name], LEASE_NAMES[name]))
+            if status != 201:
+                raise RuntimeError(f"lease create: HTTP {status} {payload[:200]!r}")
 
     async def probe(self, name: str, index: int = 0) -> tuple[float, int]:
         """One probe: (seconds, status); status 0 when the connection broke (it is then opened again)."""
@@ -192,7 +195,8 @@ class Probes:
             status, _, _ = await connection.exchange("POST", f"/api/v1/namespaces/{self.namespace}/configmaps",
                                                      configmap(f"probe-{index}"))
         else:  # an unconditional update (no resourceVersion), as a leader renewing its own Lease
-            status, _, _ = await connection.exchange("PUT", self.lease_path, lease("bench"))
+            status, _, _ = await connection.exchange("PUT", f"{self.leases_path}/{LEASE_NAMES[name]}",
+                                                     lease(LEASE_NAMES[name], LEASE_NAMES[name]))
         return time.perf_counter() - began, status
 
     async def close(self) -> None:
