@@ -19,9 +19,11 @@ The two storage checks are rate limited as upstream's (kubernetes#112046, since 
 once per half of its timeout, with no burst, and a check in between answers with the outcome of the latest read
 sent. A probe, a load balancer or the console's health history then costs storage nothing more. One deviation:
 upstream's check that is due a read waits for it (a goroutine blocking on a ping); here that check starts the read
-and answers with the latest outcome too, and only the checks before any read has answered wait. On one event loop
-under overload that read took 15-50 ms, the tail of /readyz, though its outcome is no fresher than what the
-checks just before and after it report (bench/cluster_overload.py; docs/compatibility.md).
+and, when the latest outcome is from a read sent within the check's timeout, answers with it at once, as the
+checks around it do. On one event loop under overload that read took 36-51 ms, the tail of /readyz, though its
+outcome is no fresher than what the checks just before and after it report (bench/cluster_overload.py;
+docs/compatibility.md). A check whose latest outcome is older (nothing read yet, or probes 10 s apart) waits for
+the read as upstream's does, so an infrequent probe never reports a stale outcome.
 """
 from __future__ import annotations
 
@@ -58,8 +60,8 @@ def storage_check(storage: StorageHandle, *, timeout: float = STORAGE_CHECK_TIME
 
 class RateLimitedStorageCheck:
     """One storage check: a read at most every `timeout / 2` seconds (see the module docstring), answered with the
-    latest read's outcome. Until a first read has answered, checks wait for the newest read rather than report that
-    nothing was read yet. A read's outcome is recorded when it ends, also when no check waits for it."""
+    latest read's outcome while that read was sent within `timeout`; otherwise the check waits for the newest read.
+    A read's outcome is recorded when it ends, also when no check waits for it."""
 
     def __init__(self, storage: StorageHandle, *, timeout: float, clock: Callable[[], float]) -> None:
         self._storage = storage
@@ -68,7 +70,7 @@ class RateLimitedStorageCheck:
         self._next_read = float("-inf")
         self._latest_sent = float("-inf")
         self._latest_error: BaseException | None = None
-        self._first: asyncio.Future[None] | None = None
+        self._newest: asyncio.Future[None] | None = None  # the latest read started, until it is recorded
 
     async def check(self) -> None:
         storage = self._storage.get()  # before start-up opened storage (or after stop): that error, at once
@@ -77,20 +79,20 @@ class RateLimitedStorageCheck:
             self._next_read = sent + self._timeout / 2
             read = asyncio.ensure_future(asyncio.wait_for(storage.check(), self._timeout))
             read.add_done_callback(lambda done: self._record(sent, done))
-            if self._latest_sent == float("-inf"):
-                self._first = read
-        if self._latest_sent == float("-inf") and self._first is not None:
-            return await asyncio.shield(self._first)
+            self._newest = read
+        if sent - self._latest_sent > self._timeout and self._newest is not None:
+            return await asyncio.shield(self._newest)
         if self._latest_error is not None:
             raise self._latest_error.with_traceback(None)
 
     def _record(self, sent: float, read: asyncio.Future[None]) -> None:
+        if read is self._newest:
+            self._newest = None
         if read.cancelled():  # only when the loop itself is going away
             return
         error = read.exception()  # retrieved here also when no check waits for this read
         if sent >= self._latest_sent:  # a slow read never overwrites what a later one found
             self._latest_sent, self._latest_error = sent, error
-            self._first = None
 
 
 def started_check(lifecycle: Lifecycle) -> Callable[[], Awaitable[None]]:

@@ -1,5 +1,5 @@
 """The storage health checks, rate limited as upstream's etcd checks (kubernetes#112046): one storage read per half
-timeout, no burst; checks answer with the outcome of the latest read sent, and wait only before any read answered."""
+timeout, no burst; checks answer with the outcome of the latest read sent while it is recent, else wait for a read."""
 from __future__ import annotations
 
 import asyncio
@@ -87,6 +87,21 @@ async def test_the_check_due_a_read_does_not_wait_for_it() -> None:
     await settle()
     with pytest.raises(StorageUnavailable, match="hangs, then fails"):
         await check()
+
+
+async def test_an_outcome_older_than_the_timeout_is_not_repeated_the_check_waits_for_a_new_read() -> None:
+    storage, clock = CheckedStorage(), Clock()
+    check = storage_check(handle_for(storage), timeout=2.0, clock=clock)
+    await check()
+    clock.now += 10.0  # a probe every 10 s, as a kubelet's: the last read is older than the check's timeout
+    storage.error = StorageUnavailable("etcd down")
+    with pytest.raises(StorageUnavailable, match="etcd down"):
+        await check()  # this probe's own read, as upstream's
+    assert storage.checks == 2
+    clock.now += 2.5
+    storage.error = None
+    await check()
+    assert storage.checks == 3
 
 
 async def test_before_any_read_answered_checks_wait_for_one() -> None:

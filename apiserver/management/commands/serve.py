@@ -95,9 +95,10 @@ def settle_heap() -> None:
     Done only once ready, the fill of the caches still set off full collections over every module's objects: with
     10k pods one landed in the RBAC bootstrap and added 0.09 s to a 0.2 s fill (bench/cluster_caches.py).
 
-    Only the oldest generation's threshold is raised (1,000 instead of 10). A young generation of 10,000 (tried
-    before) made its collections stop the loop 5-12 ms, and the middle one's 20-30 ms: the tail of every probe of
-    the overload benchmark. At 1,000 they take 1-4 and 5-10 ms (bench/cluster_overload.py, docs/benchmarks.md).
+    The oldest generation's threshold is what is raised (1,000 instead of 10); the young one stays near CPython's
+    700. A young generation of 10,000 (sessions 4-5) made its collections stop the loop 5-12 ms, and the middle
+    one's 20-33 ms: the tail of every probe of the overload benchmark. At 1,000 they take 1-4 and 5-11 ms
+    (bench/cluster_overload.py, docs/benchmarks.md).
     """
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, GC_OLDEST_THRESHOLD)
