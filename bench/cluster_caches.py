@@ -19,9 +19,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from pathlib import Path
 
 import orjson
 
@@ -31,7 +29,7 @@ from bench.api_workload import ESTIMATED, pod_name, pods_path
 from bench.cluster_churn import row
 from bench.cluster_jobs import spawn
 from bench.cluster_stack import ClusterStack, call, connect_many, create_namespaces, rss_bytes
-from bench.measure import Result
+from bench.measure import Result, process_cpu_seconds
 from bench.sides import RawEtcdSide
 from tests.support.cluster import Replica
 
@@ -140,11 +138,6 @@ async def create_dataset(stack: ClusterStack, count: int) -> float:
     return time.perf_counter() - began
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def other_pids(stack: ClusterStack) -> dict[str, int]:
     """Every process of the cluster but the replica being restarted: replica 1 and the etcd members."""
     pids = {"replica 1": stack.replica_pid(0)}
@@ -161,9 +154,9 @@ async def quiesce(stack: ClusterStack) -> float:
     began = time.perf_counter()
     pids = other_pids(stack)
     while time.perf_counter() - began < QUIET_TIMEOUT:
-        before = sum(cpu_seconds(pid) for pid in pids.values())
+        before = sum(process_cpu_seconds(pid) for pid in pids.values())
         await asyncio.sleep(1.0)
-        if sum(cpu_seconds(pid) for pid in pids.values()) - before < 0.05:
+        if sum(process_cpu_seconds(pid) for pid in pids.values()) - before < 0.05:
             break
     return time.perf_counter() - began
 
@@ -178,9 +171,9 @@ async def caches_workload(stack: ClusterStack, count: int) -> list[Result]:
         await caught_up(endpoint, count)
     grown_after = rss_bytes(stack.replica_pid(0))
     quiet_seconds = await quiesce(stack)
-    others = {name: cpu_seconds(pid) for name, pid in other_pids(stack).items()}
+    others = {name: process_cpu_seconds(pid) for name, pid in other_pids(stack).items()}
     full_seconds = await asyncio.to_thread(restart_seconds, stack, 1)
-    others = {name: cpu_seconds(pid) - others[name] for name, pid in other_pids(stack).items()}
+    others = {name: process_cpu_seconds(pid) - others[name] for name, pid in other_pids(stack).items()}
     full_rss = rss_bytes(stack.replica_pid(1))
     raw_quiet_seconds = await quiesce(stack)  # the restarted replica's start-up traffic is over too
     side = await stack.data_side()
