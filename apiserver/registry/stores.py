@@ -103,10 +103,11 @@ class Registry:
                              request_progress=slot.view.want_progress, names=self._names,
                              consistent_timeout=self._consistent_timeout, fresh_timeout=self._fresh_timeout)
 
-    async def start(self) -> None:
-        """Start the fan-out and every cache; returns without waiting for the caches (see `wait_ready`)."""
+    async def start(self, revision: int = 0) -> None:
+        """Start the fan-out and every cache; returns without waiting for the caches (see `wait_ready`). The caches
+        list at `revision` (a start-up snapshot's, which storage answers from memory), else at the current one."""
         self._started = True
-        await self._fanout.start()
+        await self._fanout.start(revision)
         for slot in self._slots.values():
             await slot.cache.start()
 

@@ -91,10 +91,12 @@ from apiserver.server.security import (
     token_request_stores,
 )
 from apiserver.storage.backends import StorageOptions
+from apiserver.storage.backends import begin_startup_read as begin_backend_read
 from apiserver.storage.encryption import EncryptedStorage
 from apiserver.storage.errors import StorageError
 from apiserver.storage.interface import Storage
 from apiserver.storage.metered import MeteredStorage
+from apiserver.storage.startup import StartupSnapshot
 from apiserver.webhookclient import ServiceResolver, WebhookClient
 
 
@@ -109,8 +111,10 @@ class ApiServer:
     controllers: ControllerManager | None = None
 
 
-def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lambda line: None) -> ApiServer:
-    """Assemble the server; opens nothing (storage is opened by `lifecycle.start()`).
+def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lambda line: None,
+                 startup_snapshot: StartupSnapshot | None = None) -> ApiServer:
+    """Assemble the server; opens nothing (storage is opened by `lifecycle.start()`). `startup_snapshot` is the
+    read `begin_startup_read(config)` began, which the watch caches then fill from.
 
     Raises ValueError for a --runtime-config the catalog cannot apply, and SecurityConfigError (a ValueError)
     for a security flag naming an unusable file.
@@ -132,7 +136,7 @@ def build_server(config: ServerConfig, *, progress: Callable[[str], None] = lamb
     history, series = HealthHistory(health), MetricsSeries(metrics)  # the console's Health page
     loop_load = LoopLoad() if config.enable_priority_and_fairness else None
     lifecycle = Lifecycle(
-        storage_options=storage_options(config),
+        storage_options=storage_options(config, startup_snapshot),
         storage_description=describe_storage(config),
         hooks=[*post_start_hooks(config), SystemNamespacesHook(registry.get), RBACBootstrapHook(registry.get),
                *bootstrap_object_hooks(config, registry.get),
@@ -398,7 +402,7 @@ class _StoredNamespaces:
 
 
 
-def storage_options(config: ServerConfig) -> StorageOptions:
+def storage_options(config: ServerConfig, startup_snapshot: StartupSnapshot | None = None) -> StorageOptions:
     return StorageOptions(
         backend=config.storage_backend,
         sqlite_path=str(config.sqlite_path),
@@ -406,7 +410,15 @@ def storage_options(config: ServerConfig) -> StorageOptions:
         etcd_cafile=config.etcd_cafile,
         etcd_certfile=config.etcd_certfile,
         etcd_keyfile=config.etcd_keyfile,
+        startup_snapshot=startup_snapshot,
     )
+
+
+def begin_startup_read(config: ServerConfig) -> StartupSnapshot | None:
+    """Begin reading every stored object on a thread, for the watch caches to fill from once storage is open
+    (storage/startup.py); None on a backend without such a read (SQLite). Call it first thing: the storage works
+    on the read while the process imports and assembles itself."""
+    return begin_backend_read(storage_options(config), config.etcd_prefix.rstrip("/") + "/")
 
 
 def describe_storage(config: ServerConfig) -> str:

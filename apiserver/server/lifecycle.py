@@ -2,8 +2,10 @@
 
 start(): start the services (the audit log writer), open storage (retrying while it is unreachable, like
 kube-apiserver waiting for etcd), then start the registry (the watch caches, listed at one revision) when there
-is one, then run each post-start hook in order (the storage compactor, the system namespaces, the bootstrap RBAC
-policy), then start the runners (the controllers, which need everything before them), then report started.
+is one, at the revision of the storage's start-up snapshot when it has one (storage/startup.py: read while the
+process started, so the caches fill from memory; released once they have), then run each post-start hook in
+order (the storage compactor, the system namespaces, the bootstrap RBAC policy), then start the runners (the
+controllers, which need everything before them), then report started.
 begin_shutdown(): synchronous; /readyz's `shutdown` check fails from here on and `stopping` is set, so
 long-running streams (watches) can end.
 stop(): stop the runners, then the hooks in reverse order, then the registry, then close storage, then stop the
@@ -59,8 +61,8 @@ class PostStartHook(Protocol):
 class ServedRegistry(Protocol):
     """The part of the Registry the lifecycle drives (apiserver.registry.stores.Registry)."""
 
-    async def start(self) -> None:
-        """Start filling the watch caches and following storage."""
+    async def start(self, revision: int = 0) -> None:
+        """Start filling the watch caches (listed at `revision`, else at the current one) and following storage."""
         ...
 
     async def wait_ready(self, timeout: float) -> None:
@@ -200,8 +202,9 @@ class Lifecycle:
         self._progress(f"storage: {self._storage_description}")
         if self._registry_factory is not None:
             self._registry = self._registry_factory(storage)
-            await self._registry.start()
+            await self._registry.start(await self._snapshot_revision())
             await self._registry.wait_ready(self._storage_start_timeout)
+        self._release_snapshot()
         for hook in self.hooks:
             await hook.start(storage)
             self._finished_hooks.add(hook.name)
@@ -217,6 +220,7 @@ class Lifecycle:
 
     async def stop(self) -> None:
         self.begin_shutdown()
+        self._release_snapshot()
         for runner in reversed(self.runners):
             await runner.stop()
         for hook in reversed(self.hooks):
@@ -235,6 +239,17 @@ class Lifecycle:
             await storage.close()
         for service in reversed(self.services):
             await service.stop()
+
+    async def _snapshot_revision(self) -> int:
+        """The start-up snapshot's revision once it is read; 0 (list at the current revision) without one."""
+        snapshot = self._storage_options.startup_snapshot
+        if snapshot is None:
+            return 0
+        return await snapshot.wait(self._storage_start_timeout)
+
+    def _release_snapshot(self) -> None:
+        if self._storage_options.startup_snapshot is not None:
+            self._storage_options.startup_snapshot.release()
 
     async def _open_storage(self) -> Storage:
         loop = asyncio.get_running_loop()

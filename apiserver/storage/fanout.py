@@ -129,6 +129,7 @@ class WatchFanout:
         self._subscriptions: dict[str, list[Subscription]] = {}
         self._wanting: set[Subscription] = set()
         self._last_broadcast = 0.0
+        self._start_revision = 0
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -139,10 +140,12 @@ class WatchFanout:
         """True while the storage watch is established and delivering."""
         return self._healthy
 
-    async def start(self) -> None:
-        """Start the background task (it reads the current revision, then watches after it); returns at once."""
+    async def start(self, revision: int = 0) -> None:
+        """Start the background task; returns at once. It watches after `revision` (the revision of a start-up
+        snapshot, which the first lists are then pinned at), or else after the current revision, which it reads."""
         if self._task is not None:
             raise RuntimeError(f"watch fan-out for {self.prefix} already started")
+        self._start_revision = revision
         self._task = asyncio.create_task(self._run(), name=f"watch fanout {self.prefix}")
 
     async def stop(self) -> None:
@@ -197,7 +200,7 @@ class WatchFanout:
         while True:
             try:
                 if not self._started.is_set():
-                    self._delivered = await self.storage.current_revision()
+                    self._delivered = self._start_revision or await self.storage.current_revision()
                     self._started.set()
                 delivered = self._delivered
                 await self._follow()

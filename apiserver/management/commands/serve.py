@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -20,6 +20,9 @@ from apiserver.server.flags import FlagError, HelpRequested, format_usage, parse
 from apiserver.server.kubeconfig import ensure_admin_kubeconfig
 from apiserver.server.pki import PKIError, ensure_pki
 from apiserver.server.tls import ServingTLS, TLSConfigError, endpoint_description
+
+if TYPE_CHECKING:
+    from apiserver.storage.startup import StartupSnapshot
 
 USAGE = "manage.py serve [flags]"
 FLAG_ERROR_EXIT_CODE = 2
@@ -57,7 +60,11 @@ class Command(BaseCommand):
 
 
 def serve(config: ServerConfig) -> int:
-    """Prepare the data directory, then run Daphne until a signal; returns the exit code."""
+    """Begin reading storage, prepare the data directory, then run Daphne until a signal; returns the exit code."""
+    from apiserver.server.assembly import begin_startup_read
+
+    # First: etcd reads the stored objects while this process prepares and assembles itself (storage/startup.py).
+    startup_snapshot = begin_startup_read(config)
     try:
         prepare(config)
         client_cas = trusted_client_cas(config)
@@ -68,7 +75,7 @@ def serve(config: ServerConfig) -> int:
     except (PKIError, TLSConfigError, ValueError) as error:
         fail(str(error))
         return STARTUP_ERROR_EXIT_CODE
-    return run_daphne(config, client_cas)
+    return run_daphne(config, client_cas, startup_snapshot)
 
 
 # The event loop shares the GIL with gRPC's and the storage's threads; with CPython's 5 ms switch interval a
@@ -148,7 +155,7 @@ def prepare(config: ServerConfig) -> None:
         say("compaction: disabled (--etcd-compaction-interval 0)")
 
 
-def run_daphne(config: ServerConfig, client_cas: Path) -> int:
+def run_daphne(config: ServerConfig, client_cas: Path, startup_snapshot: StartupSnapshot | None = None) -> int:
     from twisted.internet import asyncioreactor, reactor
 
     from apiserver.asgi import build_application
@@ -158,7 +165,7 @@ def run_daphne(config: ServerConfig, client_cas: Path) -> int:
     # daphne comes first in INSTALLED_APPS, so django.setup() installed the asyncio reactor already.
     assert isinstance(reactor, asyncioreactor.AsyncioSelectorReactor), type(reactor)
     try:
-        api = build_server(config, progress=say)
+        api = build_server(config, progress=say, startup_snapshot=startup_snapshot)
     except ValueError as error:  # unusable security files, a --runtime-config the catalog cannot apply
         fail(str(error))
         return STARTUP_ERROR_EXIT_CODE

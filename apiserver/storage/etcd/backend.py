@@ -38,6 +38,7 @@ from apiserver.storage.etcd.endpoints import (
 from apiserver.storage.etcd.failover import Answer, CallFailed, HedgeBudget, call_with_failover
 from apiserver.storage.etcd.watch import StreamBroken, WatchStream, first_change, prefix_range_end, watch_events
 from apiserver.storage.interface import Event, KeyValue, Page
+from apiserver.storage.startup import StartupSnapshot
 from apiserver.storage.status import StorageStatus
 
 logger = logging.getLogger(__name__)
@@ -53,10 +54,15 @@ RESUME_WINDOW_OPTION = "etcd_watch_resume_window"
 
 
 class EtcdStorage:
-    """A `Storage` on an etcd v3 cluster. Keys are stored exactly as given (the caller adds `--etcd-prefix`)."""
+    """A `Storage` on an etcd v3 cluster. Keys are stored exactly as given (the caller adds `--etcd-prefix`).
 
-    def __init__(self, endpoints: EndpointSet, *, request_timeout: float, resume_window: float | None = None) -> None:
+    With a start-up snapshot (storage/startup.py), lists at its revision are answered from it until it is released.
+    """
+
+    def __init__(self, endpoints: EndpointSet, *, request_timeout: float, resume_window: float | None = None,
+                 startup_snapshot: StartupSnapshot | None = None) -> None:
         self._endpoints = endpoints
+        self._snapshot = startup_snapshot
         self._timeout = request_timeout
         # Long enough to ride out an etcd restart; after it the watcher is told and relists.
         self._resume_window = resume_window if resume_window is not None else max(10.0, 2 * request_timeout)
@@ -74,16 +80,22 @@ class EtcdStorage:
         endpoints = EndpointSet([open_endpoint(url, tls, options.request_timeout) for url in options.etcd_servers])
         window = options.extra.get(RESUME_WINDOW_OPTION)
         storage = cls(
-            endpoints, request_timeout=options.request_timeout, resume_window=float(window) if window else None
+            endpoints, request_timeout=options.request_timeout, resume_window=float(window) if window else None,
+            startup_snapshot=options.startup_snapshot,
         )
         await storage._prefer_reachable()
         return storage
 
     async def get(self, key: str) -> KeyValue | None:
         response = await self._call("Range", rpc.RangeRequest(key=key.encode()))
-        return _key_value(response.kvs[0]) if response.kvs else None
+        return key_value(response.kvs[0]) if response.kvs else None
 
     async def list(self, prefix: str, *, revision: int = 0, limit: int = 0, start: str = "") -> Page:
+        if self._snapshot is not None and revision:
+            self._ensure_open()
+            served = self._snapshot.page(prefix, revision=revision, start=start, limit=limit)
+            if served is not None:
+                return served
         lower = max(prefix, start).encode() or b"\0"
         end = prefix_range_end(prefix.encode())
         items: list[KeyValue] = []
@@ -100,7 +112,7 @@ class EtcdStorage:
                 page_size //= 2
                 continue
             at = at or response.header.revision
-            items.extend(_key_value(kv) for kv in response.kvs)
+            items.extend(key_value(kv) for kv in response.kvs)
             remaining = response.count - len(response.kvs)
             if not response.more or (limit and len(items) >= limit):
                 return Page(items, at, remaining > 0, remaining)
@@ -199,6 +211,8 @@ class EtcdStorage:
         if self._closed:
             return
         self._closed = True
+        if self._snapshot is not None:
+            self._snapshot.release()
         await self._endpoints.close()
 
     async def _revisions(self) -> tuple[int, int]:
@@ -345,7 +359,7 @@ class _TooLarge(Exception):
     """One range response exceeded the channel's receive limit."""
 
 
-def _key_value(kv: Any) -> KeyValue:
+def key_value(kv: Any) -> KeyValue:
     return KeyValue(kv.key.decode(), kv.value, kv.create_revision, kv.mod_revision)
 
 

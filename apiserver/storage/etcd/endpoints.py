@@ -118,11 +118,25 @@ def open_endpoint(url: str, tls: TlsFiles, timeout: float) -> Endpoint:
     if secure or tls.certfile:
         credentials = channel_credentials(tls)
         channel = grpc.aio.secure_channel(target, credentials, options=options)
-        blocking = BlockingChannel(lambda: grpc.secure_channel(target, credentials, options=options))
     else:
+        credentials = None
         channel = grpc.aio.insecure_channel(target, options=options)
-        blocking = BlockingChannel(lambda: grpc.insecure_channel(target, options=options))
+    blocking = BlockingChannel(lambda: _blocking_channel(target, credentials, options))
     return Endpoint(url, channel, rpc.KVStub(channel), rpc.WatchStub(channel), blocking)
+
+
+def open_blocking_channel(url: str, tls: TlsFiles, timeout: float) -> grpc.Channel:
+    """A synchronous channel to one member, for a thread of its own; the caller closes it."""
+    target, secure = grpc_target(url)
+    credentials = channel_credentials(tls) if secure or tls.certfile else None
+    return _blocking_channel(target, credentials, channel_options(timeout))
+
+
+def _blocking_channel(target: str, credentials: grpc.ChannelCredentials | None,
+                      options: list[tuple[str, int]]) -> grpc.Channel:
+    if credentials is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, credentials, options=options)
 
 
 def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:

@@ -1,0 +1,81 @@
+"""The etcd backend's start-up read (storage/startup.py): the whole key prefix at one revision, on a thread.
+
+The thread has blocking channels of its own (the event loop does not run yet), tries the members in the order
+`--etcd-servers` names them, and reads pages of LIST_PAGE_SIZE keys at the first page's revision, as
+`EtcdStorage.list` does. Any failure (no member answers, a TLS error, the revision compacted between pages) fails
+the snapshot, and the caches list from the storage instead.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import grpc
+from aetcd import rpc
+
+from apiserver.storage.backends import StorageOptions
+from apiserver.storage.errors import StorageUnavailable
+from apiserver.storage.etcd.backend import LIST_PAGE_SIZE, key_value
+from apiserver.storage.etcd.endpoints import TlsFiles, open_blocking_channel
+from apiserver.storage.etcd.watch import prefix_range_end
+from apiserver.storage.interface import KeyValue
+from apiserver.storage.startup import StartupSnapshot
+
+logger = logging.getLogger(__name__)
+
+
+def begin_startup_read(options: StorageOptions, prefix: str) -> StartupSnapshot:
+    """Start reading every key under `prefix`; returns at once with the snapshot the thread will fill."""
+    snapshot = StartupSnapshot(prefix)
+    threading.Thread(target=read_snapshot, args=(options, snapshot), name="etcd-startup-read", daemon=True).start()
+    return snapshot
+
+
+def read_snapshot(options: StorageOptions, snapshot: StartupSnapshot) -> None:
+    """Fill `snapshot` from the first member that answers (blocking); fails it when none does."""
+    tls = TlsFiles(options.etcd_cafile, options.etcd_certfile, options.etcd_keyfile)
+    failures: list[str] = []
+    for url in options.etcd_servers:
+        try:
+            channel = open_blocking_channel(url, tls, options.request_timeout)
+        except (OSError, ValueError) as error:  # an unreadable TLS file, a malformed URL: open_storage reports it
+            snapshot.fail(error)
+            return
+        try:
+            items, revision = read_range(rpc.KVStub(channel), snapshot.prefix.encode(), options.request_timeout)
+        except grpc.RpcError as error:
+            failures.append(f"etcd {url}: {error.code().name}: {error.details()}")
+            continue
+        except Exception as error:  # a reader thread's failure must reach the snapshot, not end the thread
+            snapshot.fail(error)
+            return
+        finally:
+            channel.close()
+        snapshot.complete(items, revision)
+        logger.debug("startup_snapshot_read", extra={"prefix": snapshot.prefix, "keys": len(items),
+                                                     "revision": revision, "server": url})
+        return
+    snapshot.fail(StorageUnavailable("; ".join(failures)))
+
+
+def read_range(kv: Any, prefix: bytes, timeout: float) -> tuple[list[KeyValue], int]:
+    """Every key under `prefix` at one revision, page by page; a page over the receive limit is asked for again
+    at half the size. Raises grpc.RpcError."""
+    lower, end = prefix, prefix_range_end(prefix)
+    items: list[KeyValue] = []
+    revision, page_size = 0, LIST_PAGE_SIZE
+    while True:
+        request = rpc.RangeRequest(key=lower, range_end=end, revision=revision, limit=page_size)
+        try:
+            response = kv.Range(request, timeout=timeout)
+        except grpc.RpcError as error:
+            if page_size > 1 and error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED:
+                page_size //= 2
+                continue
+            raise
+        revision = revision or int(response.header.revision)
+        items.extend(key_value(found) for found in response.kvs)
+        if not response.more:
+            return items, revision
+        lower = response.kvs[-1].key + b"\0"
