@@ -119,7 +119,7 @@ async def test_every_page_is_read_at_the_first_pages_revision(
 ) -> None:
     await fill(plain, prefix)
     revision = await plain.current_revision()
-    monkeypatch.setattr("apiserver.storage.etcd.startup.STARTUP_PAGE_SIZE", 3)
+    monkeypatch.setattr("apiserver.storage.etcd.startup.LIST_PAGE_SIZE", 3)
     channel = open_blocking_channel(etcd.url, TlsFiles(), 5.0)
     try:
         kv = InterleavedKV(rpc.KVStub(channel), rpc.KVStub(channel), prefix.encode())

@@ -1,9 +1,9 @@
 """The etcd backend's start-up read (storage/startup.py): the whole key prefix at one revision, on a thread.
 
 The thread has blocking channels of its own (the event loop does not run yet), tries the members in the order
-`--etcd-servers` names them, and reads pages of STARTUP_PAGE_SIZE keys at the first page's revision. Any failure
-(no member answers, a TLS error, the revision compacted between pages) fails the snapshot, and the caches list
-from the storage instead.
+`--etcd-servers` names them, and reads pages of LIST_PAGE_SIZE keys at the first page's revision, as
+`EtcdStorage.list` does. Any failure (no member answers, a TLS error, the revision compacted between pages) fails
+the snapshot, and the caches list from the storage instead.
 """
 from __future__ import annotations
 
@@ -16,20 +16,13 @@ from aetcd import rpc
 
 from apiserver.storage.backends import StorageOptions
 from apiserver.storage.errors import StorageUnavailable
-from apiserver.storage.etcd.backend import key_value
+from apiserver.storage.etcd.backend import LIST_PAGE_SIZE, key_value
 from apiserver.storage.etcd.endpoints import TlsFiles, open_blocking_channel
 from apiserver.storage.etcd.watch import prefix_range_end
 from apiserver.storage.interface import KeyValue
 from apiserver.storage.startup import StartupSnapshot
 
 logger = logging.getLogger(__name__)
-
-# Smaller than the caches' pages (EtcdStorage.list's 10,000): nobody waits on this read's round trips, which the
-# start-up hides, but everyone waits on its CPU, and small pages reuse the same receive and parse buffers instead
-# of touching fresh memory for each. Reading 10k pods of 4 KiB: 10,000 a page took 101-105 ms of CPU and 45k page
-# faults, 1,000 a page 66 ms and 22k. The price is some fragmentation: a fresh replica holding them is 10-15 MiB
-# larger (docs/benchmarks.md, session 7).
-STARTUP_PAGE_SIZE = 1_000
 
 
 def begin_startup_read(options: StorageOptions, prefix: str) -> StartupSnapshot:
@@ -66,12 +59,15 @@ def read_snapshot(options: StorageOptions, snapshot: StartupSnapshot) -> None:
     snapshot.fail(StorageUnavailable("; ".join(failures)))
 
 
+# The caches' page size. Pages of 1,000 used a third less CPU on 10k pods (their buffers are reused instead of fresh
+# memory touched), but etcd counts every remaining key for each page: 100k pods took etcd 7.1 s of CPU instead of
+# 3.0 s and the cold start 2.6 s instead of 1.6 s (docs/benchmarks.md, session 7).
 def read_range(kv: Any, prefix: bytes, timeout: float) -> tuple[list[KeyValue], int]:
     """Every key under `prefix` at one revision, page by page; a page over the receive limit is asked for again
     at half the size. Raises grpc.RpcError."""
     lower, end = prefix, prefix_range_end(prefix)
     items: list[KeyValue] = []
-    revision, page_size = 0, STARTUP_PAGE_SIZE
+    revision, page_size = 0, LIST_PAGE_SIZE
     while True:
         request = rpc.RangeRequest(key=lower, range_end=end, revision=revision, limit=page_size)
         try:
