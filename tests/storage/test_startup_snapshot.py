@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from typing import Any
 
 import grpc
@@ -99,19 +100,26 @@ async def test_a_list_outside_its_prefix_is_not_answered(etcd: EtcdProcess, plai
 
 
 class InterleavedKV:
-    """The real KV stub, with a write to etcd (through a second stub) after every range: a read of several pages
-    then sees the keyspace change between its pages."""
+    """The real KV stub, with a write to etcd (through a second stub) after every range has answered: a read of
+    several pages then sees the keyspace change between its pages."""
 
     def __init__(self, kv: Any, writer: Any, prefix: bytes) -> None:
-        self._kv, self._writer, self._prefix = kv, writer, prefix
+        self.Range = _InterleavedRange(kv.Range, writer, prefix)
+
+
+class _InterleavedRange:
+    def __init__(self, call: Any, writer: Any, prefix: bytes) -> None:
+        self._call, self._writer, self._prefix = call, writer, prefix
         self.ranges = 0
 
-    def Range(self, request: Any, timeout: float) -> Any:  # the gRPC stub's method name
-        response = self._kv.Range(request, timeout=timeout)
+    def future(self, request: Any, timeout: float) -> Any:
+        response = self._call(request, timeout=timeout)
         self.ranges += 1
         self._writer.Put(rpc.PutRequest(key=self._prefix + b"pods/a/p%d" % (10 + self.ranges), value=b"late"))
         self._writer.DeleteRange(rpc.DeleteRangeRequest(key=self._prefix + b"services/a/s1"))
-        return response
+        done: Future[Any] = Future()
+        done.set_result(response)
+        return done
 
 
 async def test_every_page_is_read_at_the_first_pages_revision(
@@ -126,7 +134,7 @@ async def test_every_page_is_read_at_the_first_pages_revision(
         items, read_at = await asyncio.to_thread(read_range, kv, prefix.encode(), 5.0)
     finally:
         channel.close()
-    assert kv.ranges == 3  # 8 keys, 3 a page
+    assert kv.Range.ranges == 3  # 8 keys, 3 a page
     assert read_at == revision
     assert items == list((await plain.list(prefix, revision=revision)).items)
     assert len((await plain.list(prefix)).items) == len(NAMES) - 1 + 3  # the writes did happen meanwhile

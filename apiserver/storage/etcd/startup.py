@@ -59,26 +59,35 @@ def read_snapshot(options: StorageOptions, snapshot: StartupSnapshot) -> None:
     snapshot.fail(StorageUnavailable("; ".join(failures)))
 
 
-# The caches' page size. Pages of 1,000 used a third less CPU on 10k pods (their buffers are reused instead of fresh
-# memory touched), but etcd counts every remaining key for each page: 100k pods took etcd 7.1 s of CPU instead of
-# 3.0 s and the cold start 2.6 s instead of 1.6 s (docs/benchmarks.md, session 7).
+# Pages are the caches' own (LIST_PAGE_SIZE, 10,000). Pages of 1,000 used a third less CPU on 10k pods (their
+# buffers are reused instead of fresh memory touched), but etcd counts every remaining key for each page: 100k pods
+# took etcd 7.1 s of CPU instead of 3.0 s and the cold start 2.6 s instead of 1.6 s (docs/benchmarks.md, session 7).
 def read_range(kv: Any, prefix: bytes, timeout: float) -> tuple[list[KeyValue], int]:
     """Every key under `prefix` at one revision, page by page; a page over the receive limit is asked for again
-    at half the size. Raises grpc.RpcError."""
+    at half the size. The next page is asked for before this one is converted, so etcd produces it meanwhile
+    instead of waiting for each conversion. Raises grpc.RpcError."""
     lower, end = prefix, prefix_range_end(prefix)
     items: list[KeyValue] = []
     revision, page_size = 0, LIST_PAGE_SIZE
+
+    def ask(start: bytes) -> Any:
+        request = rpc.RangeRequest(key=start, range_end=end, revision=revision, limit=page_size)
+        return kv.Range.future(request, timeout=timeout)
+
+    pending = ask(lower)
     while True:
-        request = rpc.RangeRequest(key=lower, range_end=end, revision=revision, limit=page_size)
         try:
-            response = kv.Range(request, timeout=timeout)
+            response = pending.result()
         except grpc.RpcError as error:
             if page_size > 1 and error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED:
                 page_size //= 2
+                pending = ask(lower)
                 continue
             raise
         revision = revision or int(response.header.revision)
+        if response.more:
+            lower = response.kvs[-1].key + b"\0"
+            pending = ask(lower)
         items.extend(key_value(found) for found in response.kvs)
         if not response.more:
             return items, revision
-        lower = response.kvs[-1].key + b"\0"
