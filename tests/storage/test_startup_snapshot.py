@@ -110,15 +110,19 @@ class InterleavedKV:
 class _InterleavedRange:
     def __init__(self, call: Any, writer: Any, prefix: bytes) -> None:
         self._call, self._writer, self._prefix = call, writer, prefix
-        self.ranges = 0
+        self.ranges = self.futures = 0
 
-    def future(self, request: Any, timeout: float) -> Any:
+    def __call__(self, request: Any, timeout: float) -> Any:
         response = self._call(request, timeout=timeout)
         self.ranges += 1
         self._writer.Put(rpc.PutRequest(key=self._prefix + b"pods/a/p%d" % (10 + self.ranges), value=b"late"))
         self._writer.DeleteRange(rpc.DeleteRangeRequest(key=self._prefix + b"services/a/s1"))
+        return response
+
+    def future(self, request: Any, timeout: float) -> Any:
         done: Future[Any] = Future()
-        done.set_result(response)
+        done.set_result(self(request, timeout=timeout))
+        self.futures += 1
         return done
 
 
@@ -127,17 +131,17 @@ async def test_every_page_is_read_at_the_first_pages_revision(
 ) -> None:
     await fill(plain, prefix)
     revision = await plain.current_revision()
-    monkeypatch.setattr("apiserver.storage.etcd.startup.LIST_PAGE_SIZE", 3)
+    monkeypatch.setattr("apiserver.storage.etcd.startup.LIST_PAGE_SIZE", 2)
     channel = open_blocking_channel(etcd.url, TlsFiles(), 5.0)
     try:
         kv = InterleavedKV(rpc.KVStub(channel), rpc.KVStub(channel), prefix.encode())
         items, read_at = await asyncio.to_thread(read_range, kv, prefix.encode(), 5.0)
     finally:
         channel.close()
-    assert kv.Range.ranges == 3  # 8 keys, 3 a page
+    assert (kv.Range.ranges, kv.Range.futures) == (4, 2)  # 8 keys, 2 a page; the last two asked for ahead
     assert read_at == revision
     assert items == list((await plain.list(prefix, revision=revision)).items)
-    assert len((await plain.list(prefix)).items) == len(NAMES) - 1 + 3  # the writes did happen meanwhile
+    assert len((await plain.list(prefix)).items) == len(NAMES) - 1 + 4  # the writes did happen meanwhile
 
 
 async def test_a_page_over_the_receive_limit_is_read_in_smaller_pages(

@@ -64,30 +64,35 @@ def read_snapshot(options: StorageOptions, snapshot: StartupSnapshot) -> None:
 # took etcd 7.1 s of CPU instead of 3.0 s and the cold start 2.6 s instead of 1.6 s (docs/benchmarks.md, session 7).
 def read_range(kv: Any, prefix: bytes, timeout: float) -> tuple[list[KeyValue], int]:
     """Every key under `prefix` at one revision, page by page; a page over the receive limit is asked for again
-    at half the size. The next page is asked for before this one is converted, so etcd produces it meanwhile
-    instead of waiting for each conversion. Raises grpc.RpcError."""
+    at half the size. Raises grpc.RpcError.
+
+    Past the second page (a large keyspace), the next page is asked for before this one is converted, so etcd
+    produces it meanwhile: 100k pods started in 1.54 s instead of 1.88 s. The first two are blocking calls: with
+    every page asked for as a future, 10k pods (one page and a small second) took 40 ms longer.
+    """
     lower, end = prefix, prefix_range_end(prefix)
     items: list[KeyValue] = []
     revision, page_size = 0, LIST_PAGE_SIZE
 
-    def ask(start: bytes) -> Any:
-        request = rpc.RangeRequest(key=start, range_end=end, revision=revision, limit=page_size)
-        return kv.Range.future(request, timeout=timeout)
+    def request(start: bytes) -> Any:
+        return rpc.RangeRequest(key=start, range_end=end, revision=revision, limit=page_size)
 
-    pending = ask(lower)
+    pending: Any = None
     while True:
         try:
-            response = pending.result()
+            response = kv.Range(request(lower), timeout=timeout) if pending is None else pending.result()
         except grpc.RpcError as error:
             if page_size > 1 and error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED:
                 page_size //= 2
-                pending = ask(lower)
+                pending = None
                 continue
             raise
         revision = revision or int(response.header.revision)
+        pending = None
         if response.more:
             lower = response.kvs[-1].key + b"\0"
-            pending = ask(lower)
+            if items:  # past the second page
+                pending = kv.Range.future(request(lower), timeout=timeout)
         items.extend(key_value(found) for found in response.kvs)
         if not response.more:
             return items, revision
