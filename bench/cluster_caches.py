@@ -17,6 +17,9 @@
   Target <= 1.5x. The whole restart is reported beside it. On etcd a starting replica reads every stored object
   on a thread from the moment it has parsed its flags (apiserver/storage/startup.py), so etcd's part of the fill
   overlaps the rest of start-up; the difference counts what the pods still add to the time to ready.
+- Replica 1 leads the controllers before either set of restarts (`lead_from_replica_1`): when replica 2 led, the
+  first timed restart handed the lease to replica 1, whose controllers then started over every pod during the
+  restarts being timed (9.5 s of its CPU at 100k pods).
 """
 from __future__ import annotations
 
@@ -43,6 +46,8 @@ RESTART_TIMEOUT = 600.0
 CATCH_UP_TIMEOUT = 300.0
 RAW_REPS = 3
 RESTARTS = 3
+CONTROLLER_LEASE = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager"
+LEADER_TIMEOUT = 120.0
 READY_POLL = 0.002
 QUIET_TIMEOUT = 180.0
 
@@ -71,6 +76,32 @@ def announced(replica: Replica, deadline: float) -> float:
             raise RuntimeError(f"replica exited with {replica.process.returncode}:\n{replica.output()}")
         time.sleep(READY_POLL)
     raise TimeoutError(f"replica did not print ready within {RESTART_TIMEOUT} s")
+
+
+async def lead_from_replica_1(stack: ClusterStack) -> int:
+    """Make replica 1 the controller leader (stop replica 2 until replica 1 holds the Lease, then start it again);
+    returns how many times replica 2 had to be stopped (0 or 1)."""
+    connection = (await connect_many(stack.replicas[0], 1))[0]
+    replica = stack.cluster.replicas[1]
+    stopped = False
+    deadline = time.monotonic() + LEADER_TIMEOUT
+    try:
+        while True:
+            status, _, payload = await connection.exchange("GET", CONTROLLER_LEASE)
+            holder = str(orjson.loads(payload)["spec"].get("holderIdentity", "")) if status == 200 else ""
+            if holder.startswith("replica1_"):
+                return int(stopped)
+            if holder.startswith("replica2_") and not stopped:
+                await asyncio.to_thread(replica.stop, 30)
+                stopped = True
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"replica 1 did not take the controllers' Lease (holder {holder!r})")
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+        if stopped:
+            await asyncio.to_thread(replica.launch)
+            await asyncio.to_thread(replica.wait_ready, RESTART_TIMEOUT)
 
 
 async def caught_up(endpoint: Endpoint, count: int) -> None:
@@ -165,6 +196,7 @@ async def quiesce(stack: ClusterStack) -> float:
 
 async def caches_workload(stack: ClusterStack, count: int) -> list[Result]:
     print(f"caches: {count:,} pods", flush=True)
+    moves = await lead_from_replica_1(stack)
     empty_seconds = await asyncio.to_thread(restart_seconds, stack, 1)
     empty_rss = rss_bytes(stack.replica_pid(1))
     grown_before = rss_bytes(stack.replica_pid(0))
@@ -172,6 +204,7 @@ async def caches_workload(stack: ClusterStack, count: int) -> list[Result]:
     for endpoint in stack.replicas:
         await caught_up(endpoint, count)
     grown_after = rss_bytes(stack.replica_pid(0))
+    moves += await lead_from_replica_1(stack)
     quiet_seconds = await quiesce(stack)
     others = {name: process_cpu_seconds(pid) for name, pid in other_pids(stack).items()}
     full_seconds = await asyncio.to_thread(restart_seconds, stack, 1)
@@ -194,7 +227,9 @@ async def caches_workload(stack: ClusterStack, count: int) -> list[Result]:
               f" {RESTARTS});"
               f" raw range of the same {keys:,} keys {range_seconds * 1e3:.0f} ms (best of {RAW_REPS}, read after"
               f" {raw_quiet_seconds:.0f} s for the cluster to go idle); restarted"
-              f" after {quiet_seconds:.0f} s for the cluster to go idle; CPU of the others during the restart: "
+              f" after {quiet_seconds:.0f} s for the cluster to go idle; replica 1 leading the controllers"
+              f" ({moves} untimed restarts of replica 2 to move the lease there); CPU of the others during the"
+              " restarts: "
               + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in others.items()))
     results.append(row(f"caches {count // 1000}k cold start fill", "s", fill, range_seconds, "ours <= 1.5x raw",
                        "PASS" if fill <= 1.5 * range_seconds else "FAIL", detail))

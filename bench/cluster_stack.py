@@ -220,7 +220,9 @@ async def open_cluster(extra_args: Sequence[str] = (), raw: bool = True,
     Unless `tight_check`, the balancer is `TolerantBalancer`.
     """
     root = Path(tempfile.mkdtemp(prefix="pilothouse-clusterbench-"))
-    cluster = Cluster(root / "cluster", extra_args=extra_args)
+    # Each replica its own host name, as on separate machines: the controllers' Lease then names its holder.
+    cluster = Cluster(root / "cluster", extra_args=extra_args,
+                      replica_args=lambda index: ("--hostname-override", f"replica{index}"))
     if not tight_check:
         cluster.balancer = TolerantBalancer(cluster.root, cluster.replicas)
     raw_etcd = EtcdCluster(root / "raw-etcd", 3)
