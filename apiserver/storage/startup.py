@@ -48,8 +48,9 @@ class StartupSnapshot:
 
     def complete(self, items: Sequence[KeyValue], revision: int) -> None:
         """The read succeeded: `items` are every key under the prefix at `revision`, in key order."""
-        if revision <= 0:
-            raise ValueError("a snapshot's revision must be positive")
+        if revision <= 0:  # failed, not raised: the reader thread would end and leave the loop waiting
+            self.fail(ValueError("a snapshot's revision must be positive"))
+            return
         contents = _Contents(revision, [item.key for item in items], items)
         with contextlib.suppress(concurrent.futures.InvalidStateError):  # released before the read finished
             self._read.set_result(contents)
@@ -97,6 +98,11 @@ class StartupSnapshot:
         stop = min(upper, lower + limit) if limit else upper
         self.lists_served += 1
         return Page(contents.items[lower:stop], revision, stop < upper, upper - stop)
+
+    @property
+    def released(self) -> bool:
+        """True once dropped (or given up as late): it will never answer again."""
+        return self._read.cancelled()
 
     def release(self) -> None:
         """Drop the keys (the caches keep what they took); from now on `page` answers None. Idempotent."""

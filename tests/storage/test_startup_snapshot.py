@@ -229,3 +229,9 @@ async def test_cancelling_the_waiter_leaves_the_read_usable(prefix: str) -> None
 def test_sqlite_and_memory_have_no_startup_read(prefix: str) -> None:
     assert begin_startup_read(StorageOptions(backend="sqlite"), prefix) is None
     assert begin_startup_read(StorageOptions(backend="memory"), prefix) is None
+
+
+async def test_a_reader_reporting_no_revision_fails_it_instead_of_raising(prefix: str) -> None:
+    snapshot = StartupSnapshot(prefix)
+    snapshot.complete([], 0)
+    assert await snapshot.wait(WAIT) == 0

@@ -96,6 +96,8 @@ class EtcdStorage:
             served = self._snapshot.page(prefix, revision=revision, start=start, limit=limit)
             if served is not None:
                 return served
+            if self._snapshot.released:  # lists at a revision (exact, continue tokens) skip it from now on
+                self._snapshot = None
         lower = max(prefix, start).encode() or b"\0"
         end = prefix_range_end(prefix.encode())
         items: list[KeyValue] = []

@@ -3,7 +3,10 @@
 The thread has blocking channels of its own (the event loop does not run yet), tries the members in the order
 `--etcd-servers` names them, and reads pages of LIST_PAGE_SIZE keys at the first page's revision, as
 `EtcdStorage.list` does. Any failure (no member answers, a TLS error, the revision compacted between pages) fails
-the snapshot, and the caches list from the storage instead.
+the snapshot, and the caches list from the storage instead. A member that accepts connections but does not answer
+(stopped, partitioned) holds the read for the storage request timeout (`StorageOptions.request_timeout`, 5 s) per
+page before the next member is tried, and the caches wait for it: such a start is that much slower than one
+without the read, whose calls fail over one by one.
 """
 from __future__ import annotations
 
